@@ -39,12 +39,20 @@ def _split_environment(environment: str) -> tuple[str, str]:
     return account, region
 
 
-def read_stacks(assembly_dir: Path) -> dict[StackRef, Template]:
-    """Every stack template of the assembly in `assembly_dir`, nested stage assemblies included."""
+@dataclass(frozen=True)
+class SynthesizedStack:
+    """A stack and its template."""
+
+    ref: StackRef
+    template: Template
+
+
+def read_stacks(assembly_dir: Path) -> dict[str, SynthesizedStack]:
+    """Every stack of the assembly in `assembly_dir` by display name, nested stage assemblies included."""
     manifest_path = assembly_dir / "manifest.json"
     if not manifest_path.is_file():
         raise FileNotFoundError(f"{assembly_dir} is not a cloud assembly: it has no manifest.json")
-    stacks: dict[StackRef, Template] = {}
+    stacks: dict[str, SynthesizedStack] = {}
     for artifact_id, artifact in _read_json(manifest_path).get("artifacts", {}).items():
         properties = artifact.get("properties", {})
         if artifact["type"] == _NESTED_ASSEMBLY:
@@ -57,5 +65,7 @@ def read_stacks(assembly_dir: Path) -> dict[StackRef, Template]:
                 account=account,
                 region=region,
             )
-            stacks[ref] = _read_json(assembly_dir / properties["templateFile"])
+            stacks[ref.display_name] = SynthesizedStack(
+                ref, _read_json(assembly_dir / properties["templateFile"])
+            )
     return stacks

@@ -1,0 +1,37 @@
+"""Read the templates of deployed stacks, so the same review runs against an account (credentials needed)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from tooling.prdiff.assembly import StackRef, Template
+
+
+def _deployed_template(client: Any, stack_name: str) -> Template | None:
+    try:
+        body = client.get_template(StackName=stack_name, TemplateStage="Original")["TemplateBody"]
+    except ClientError as error:
+        if "does not exist" in str(error):
+            return None
+        raise
+    template: Template = json.loads(body) if isinstance(body, str) else dict(body)
+    return template
+
+
+def deployed_templates(refs: Iterable[StackRef]) -> dict[str, Template | None]:
+    """Each stack's deployed template by display name; None for a stack not deployed yet.
+
+    Uses the default credential chain; `AWS_ENDPOINT_URL` points it at the local cloud.
+    """
+    clients: dict[str, Any] = {}
+    templates: dict[str, Template | None] = {}
+    for ref in refs:
+        if ref.region not in clients:
+            clients[ref.region] = boto3.client("cloudformation", region_name=ref.region)
+        templates[ref.display_name] = _deployed_template(clients[ref.region], ref.stack_name)
+    return templates

@@ -1,0 +1,90 @@
+"""Synthesize the working tree and a base revision with the project's pinned CDK CLI, offline."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+# Installed dependencies are reused by the base checkout instead of being installed a second time.
+_SHARED_INSTALLS = (".venv", "node_modules")
+# Cached context lookups: the base revision must see the same values as the working tree.
+_CONTEXT_CACHE = "cdk.context.json"
+_QUIET_CLI_ENVIRONMENT = {
+    "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+    "CDK_DISABLE_VERSION_CHECK": "1",
+    "CDK_DISABLE_CLI_TELEMETRY": "true",
+}
+_ERROR_TAIL_LINES = 25
+
+
+class SynthError(RuntimeError):
+    """A synthesis or checkout step failed; the message says which and why."""
+
+
+def _run(command: Sequence[str], cwd: Path, what: str) -> str:
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        env={**os.environ, **_QUIET_CLI_ENVIRONMENT},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        output = (result.stderr or result.stdout).strip().splitlines()
+        tail = "\n".join(output[-_ERROR_TAIL_LINES:])
+        raise SynthError(f"{what} failed (exit {result.returncode}):\n{tail}")
+    return result.stdout
+
+
+def cdk_cli(project_dir: Path) -> Path:
+    """The project's pinned CDK CLI; never a global install, so both sides use the same engine."""
+    cli = project_dir / "node_modules" / ".bin" / "cdk"
+    if not cli.exists():
+        raise SynthError(f"the pinned CDK CLI is missing at {cli}: run `make setup` first")
+    return cli
+
+
+def synthesize(project_dir: Path, cli: Path, out_dir: Path, context: Sequence[str], label: str) -> Path:
+    """Run `cdk synth --quiet -o out_dir` in `project_dir` with the given `-c KEY=VALUE` context."""
+    command = [str(cli), "synth", "--quiet", "--no-notices", "-o", str(out_dir)]
+    for entry in context:
+        command += ["-c", entry]
+    _run(command, project_dir, f"cdk synth of {label}")
+    return out_dir
+
+
+def resolve_revision(project_dir: Path, revision: str) -> str:
+    """The commit `revision` names, or a clear error if this clone does not have it."""
+    try:
+        return _run(
+            ["git", "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"],
+            project_dir,
+            "git rev-parse",
+        ).strip()
+    except SynthError:
+        raise SynthError(
+            f"base revision {revision!r} is not a commit in {project_dir}"
+            " (fetch it first, e.g. `git fetch origin main`)"
+        ) from None
+
+
+@contextmanager
+def base_checkout(project_dir: Path, revision: str, scratch_dir: Path) -> Iterator[Path]:
+    """A detached `git worktree` of `revision` that shares the project's installs and context cache."""
+    commit = resolve_revision(project_dir, revision)
+    checkout = scratch_dir / "base"
+    _run(["git", "worktree", "add", "--detach", str(checkout), commit], project_dir, "git worktree add")
+    try:
+        for name in _SHARED_INSTALLS:
+            if (project_dir / name).exists() and not (checkout / name).exists():
+                (checkout / name).symlink_to((project_dir / name).resolve(), target_is_directory=True)
+        if (project_dir / _CONTEXT_CACHE).is_file():
+            shutil.copyfile(project_dir / _CONTEXT_CACHE, checkout / _CONTEXT_CACHE)
+        yield checkout
+    finally:
+        _run(["git", "worktree", "remove", "--force", str(checkout)], project_dir, "git worktree remove")

@@ -1,0 +1,74 @@
+# Entry points only: the logic lives in the `tooling` and `benchmarks` packages.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+CDK    := node_modules/.bin/cdk
+ENV    ?= dev
+STAMP  := $(VENV)/.installed
+
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export CDK_DISABLE_VERSION_CHECK := 1
+
+.PHONY: help setup synth diff deploy test unit lint typecheck serve train \
+        deploy-local diff-local destroy-local local-down pr-diff bench
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt model_image/requirements.txt model_image/requirements-train.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements-dev.txt -r model_image/requirements.txt -r model_image/requirements-train.txt
+	touch $@
+
+$(CDK): package.json package-lock.json
+	npm ci --no-fund --no-audit --loglevel=error
+	touch $@
+
+setup: $(STAMP) $(CDK) ## Install the Python venv and the pinned CDK CLI (idempotent)
+
+synth: setup ## Synthesize every environment into cdk.out/
+	$(CDK) synth --quiet
+
+diff: setup ## cdk diff one environment against its AWS account: make diff ENV=staging
+	$(CDK) diff '$(ENV)/*'
+
+deploy: setup ## cdk deploy one environment to its AWS account: make deploy ENV=dev
+	$(CDK) deploy '$(ENV)/*' --require-approval broadening
+
+unit: setup ## Fast tests: CDK assertions, snapshots, policy checks, model server
+	$(PY) -m pytest -m "not e2e" -q
+
+test: setup ## Every test, the local-cloud end-to-end deploy included (what CI runs)
+	$(PY) -m tooling local install-deps
+	$(PY) -m pytest -q
+
+lint: setup ## ruff and mypy
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy .
+
+serve: setup ## Run the model server locally without docker on port 8080 (PORT overrides)
+	cd model_image && ../$(PY) -m model_server serve
+
+train: setup ## Re-train the iris model and re-export model_image/model/
+	$(PY) -m model_image.training.train
+
+deploy-local: setup ## Full cdk deploy to the account-free local cloud, verified
+	$(PY) -m tooling local deploy
+
+diff-local: setup ## cdk diff 'local/*' against the running local cloud
+	$(PY) -m tooling local diff
+
+destroy-local: setup ## cdk destroy 'local/*' (the local repository is deleted)
+	$(PY) -m tooling local destroy
+
+local-down: setup ## Stop every process the local cloud started and undo its machine changes
+	$(PY) -m tooling local down
+
+pr-diff: setup ## Markdown review of stack changes against BASE (no AWS credentials): make pr-diff BASE=origin/main
+	$(PY) -m tooling pr-diff --base $(or $(BASE),origin/main)
+
+bench: setup ## Run every benchmark and print the numbers for BENCHMARKS.md
+	$(PY) -m benchmarks

@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""CDK entry point: read the configuration once, fail fast on bad values, then build one Stage per environment."""
+
+import json
+import sys
+from pathlib import Path
+
+from aws_cdk import App, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from config import AppSettings, ConfigError, load_settings
+from stacks import ModelDeliveryStage
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+IMAGE_DIRECTORY = PROJECT_ROOT / "model_image"
+MODEL_METADATA = IMAGE_DIRECTORY / "model" / "metadata.json"
+
+
+def read_settings(app: App) -> AppSettings:
+    """Everything the stacks need, validated before a single construct exists."""
+    try:
+        model_version = json.loads(MODEL_METADATA.read_text())["version"]
+    except (OSError, ValueError, KeyError) as error:
+        raise ConfigError([f"{MODEL_METADATA.relative_to(PROJECT_ROOT)}: no readable 'version' ({error})"]) from None
+    return load_settings(
+        app.node.try_get_context("environments"),
+        model_version=model_version,
+        base_image_override=app.node.try_get_context("base_image"),
+    )
+
+
+def build(app: App, settings: AppSettings) -> dict[str, ModelDeliveryStage]:
+    stages = {
+        env.name: ModelDeliveryStage(
+            app, settings=env, model_version=settings.model_version, image_directory=str(IMAGE_DIRECTORY)
+        )
+        for env in settings.environments
+    }
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return stages
+
+
+def main() -> None:
+    app = App()
+    try:
+        settings = read_settings(app)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"configuration error: {problem}", file=sys.stderr)
+        sys.exit(2)
+    build(app, settings)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""Pydantic models of cdk.json's `environments` context: every rule a bad value can break lives here."""
+
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from config import rules
+
+
+def _check_account(value: str) -> str:
+    if not rules.ACCOUNT_ID.match(value):
+        raise ValueError("must be a 12-digit AWS account id")
+    return value
+
+
+def _check_region(value: str) -> str:
+    if value not in rules.known_regions():
+        raise ValueError("must be an AWS region known to aws-cdk-lib, e.g. us-east-1 or eu-west-1")
+    return value
+
+
+def _check_repository_name(value: str) -> str:
+    if not rules.REPOSITORY_NAME.match(value):
+        raise ValueError(
+            "must be 2-256 chars of lowercase letters, digits and . _ - / "
+            "(each part starting and ending with a letter or digit)"
+        )
+    return value
+
+
+def _check_tag_prefix(value: str) -> str:
+    if not rules.TAG_PREFIX.match(value):
+        raise ValueError(
+            "can never match an image tag, so the keep rule would still expire those images; "
+            "a prefix is 1-128 chars of [A-Za-z0-9_.-] starting with [A-Za-z0-9_] (no wildcards)"
+        )
+    return value
+
+
+def _check_principal_arn(value: str) -> str:
+    if not rules.PRINCIPAL_ARN.match(value):
+        raise ValueError("must be an IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/ci-push")
+    return value
+
+
+AccountId = Annotated[str, AfterValidator(_check_account)]
+TagPrefix = Annotated[str, AfterValidator(_check_tag_prefix)]
+PrincipalArn = Annotated[str, AfterValidator(_check_principal_arn)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class LifecycleSettings(_Strict):
+    """What the repository keeps: see ml_constructs.lifecycle_rules for how ECR applies it."""
+
+    untagged_expiry_days: int = Field(default=7, ge=1, le=3650)
+    max_image_count: int = Field(default=50, ge=1, le=9999)
+    protected_tag_prefixes: tuple[TagPrefix, ...] = Field(default=("release",), max_length=8)
+
+    @model_validator(mode="after")
+    def _prefixes_unique(self) -> "LifecycleSettings":
+        if len(set(self.protected_tag_prefixes)) != len(self.protected_tag_prefixes):
+            raise ValueError("protected_tag_prefixes must not repeat a prefix (ECR rejects duplicate rules)")
+        return self
+
+
+class EnvironmentSettings(_Strict):
+    """One deployment target: an account/region pair and how its repository behaves."""
+
+    name: str = Field(pattern=rules.ENVIRONMENT_NAME.pattern)
+    account: AccountId
+    region: Annotated[str, AfterValidator(_check_region)]
+    repository_name: Annotated[str, AfterValidator(_check_repository_name)]
+    production: bool = False
+    removal_policy: Literal["retain", "destroy"] = "retain"
+    termination_protection: bool = Field(default=False, validate_default=True)
+    image_platform: Literal["linux/amd64", "linux/arm64"] = "linux/amd64"
+    pull_account_ids: tuple[AccountId, ...] = ()
+    push_principal_arns: tuple[PrincipalArn, ...] = ()
+    lifecycle: LifecycleSettings = LifecycleSettings()
+    base_image: str | None = Field(default=None, min_length=1)
+
+    @field_validator("removal_policy")
+    @classmethod
+    def _production_retains(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("production") and value != "retain":
+            raise ValueError("a production environment must use 'retain'")
+        return value
+
+    @field_validator("termination_protection")
+    @classmethod
+    def _production_is_protected(cls, value: bool, info: ValidationInfo) -> bool:
+        if info.data.get("production") and not value:
+            raise ValueError("a production environment must enable termination protection")
+        return value
+
+    @property
+    def destroy_on_removal(self) -> bool:
+        return self.removal_policy == "destroy"
+
+    @property
+    def ssm_image_uri_parameter(self) -> str:
+        """Where consumers look the deployed image URI up."""
+        return f"/model-serving/{self.name}/image-uri"
+
+
+class AppSettings(_Strict):
+    """All environments of the app, plus what applies to every one of them."""
+
+    environments: tuple[EnvironmentSettings, ...]
+    model_version: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+
+    def environment(self, name: str) -> EnvironmentSettings:
+        return next(env for env in self.environments if env.name == name)

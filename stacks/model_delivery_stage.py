@@ -1,0 +1,34 @@
+"""One environment = one Stage, so `cdk deploy 'prod/*'` and `cdk diff 'dev/*'` select exactly it."""
+
+from typing import Any
+
+from aws_cdk import Environment, Stage
+from constructs import Construct
+
+from config.settings import EnvironmentSettings
+from stacks.model_image_stack import ModelImageStack
+from stacks.repository_stack import RepositoryStack
+
+
+class ModelDeliveryStage(Stage):
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        settings: EnvironmentSettings,
+        model_version: str,
+        image_directory: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            scope, settings.name, env=Environment(account=settings.account, region=settings.region), **kwargs
+        )
+        self.repository_stack = RepositoryStack(self, "Repository", settings=settings)
+        self.model_image_stack = ModelImageStack(
+            self,
+            "ModelImage",
+            settings=settings,
+            model_version=model_version,
+            image_directory=image_directory,
+        )
+        self.model_image_stack.add_stack_dependency(self.repository_stack, "the image is copied into this repository")

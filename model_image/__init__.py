@@ -1,0 +1,1 @@
+"""Model image: the iris model server, its training code and the committed model artifact."""

@@ -1,0 +1,69 @@
+"""Command line: ``python -m model_server [serve]`` runs the server; ``healthcheck`` probes it.
+
+SageMaker starts containers with the argument ``serve``; ``docker run IMAGE`` with none does the same.
+``healthcheck`` exists so the image's HEALTHCHECK needs no curl: exit 0 only if ``/ping`` answers 200.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import urllib.error
+import urllib.request
+
+
+def serve() -> int:
+    """Run uvicorn (httptools + uvloop) with the settings from the environment; SIGTERM drains, exits 0."""
+    import uvicorn
+
+    from .logging_setup import log_config
+    from .settings import Settings, SettingsError
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"model_server: {error}", file=sys.stderr)
+        return 2
+    # uvicorn re-raises the signal it shut down on; a drained SIGTERM is a clean stop, so exit 0.
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    uvicorn.run(
+        "model_server.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_config=log_config(settings.log_level),
+        log_level=settings.log_level,
+        server_header=False,
+        timeout_keep_alive=75,
+        timeout_graceful_shutdown=int(settings.graceful_timeout_s),
+    )
+    return 0
+
+
+def healthcheck(timeout_s: float = 2.0) -> int:
+    """0 if ``GET /ping`` on this container's port answers 200, else 1."""
+    port = os.environ.get("PORT") or os.environ.get("SAGEMAKER_BIND_TO_PORT") or "8080"
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{int(port)}/ping", timeout=timeout_s) as response:
+            return 0 if response.status == 200 else 1
+    except (urllib.error.URLError, OSError, ValueError):
+        return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch ``serve`` (default) or ``healthcheck``."""
+    parser = argparse.ArgumentParser(prog="model_server", description=__doc__)
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "healthcheck"])
+    command = parser.parse_args(argv).command
+    return serve() if command == "serve" else healthcheck()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

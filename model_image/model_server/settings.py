@@ -1,0 +1,125 @@
+"""Typed server settings read once from environment variables, with CPU-quota-aware defaults.
+
+Containers see the host's cores in ``os.cpu_count()``; sizing workers from it oversubscribes a
+container limited to one or two CPUs, so the defaults come from the cgroup CPU quota instead.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
+DEFAULT_PORT = 8080
+DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024
+DEFAULT_MAX_BATCH_ROWS = 10_000
+DEFAULT_GRACEFUL_TIMEOUT_S = 20.0
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the server cannot use."""
+
+
+def _cgroup_v2_cpus(cgroup_root: Path) -> float | None:
+    """CPUs allowed by cgroup v2 ``cpu.max`` ("max 100000" means unlimited)."""
+    cpu_max = cgroup_root / "cpu.max"
+    if not cpu_max.is_file():
+        return None
+    quota, _, period = cpu_max.read_text(encoding="ascii").strip().partition(" ")
+    if quota == "max" or not period:
+        return None
+    return int(quota) / int(period)
+
+
+def _cgroup_v1_cpus(cgroup_root: Path) -> float | None:
+    """CPUs allowed by cgroup v1 CFS quota (a quota of -1 means unlimited)."""
+    for controller in ("cpu", "cpu,cpuacct", "cpuacct,cpu"):
+        quota_file = cgroup_root / controller / "cpu.cfs_quota_us"
+        period_file = cgroup_root / controller / "cpu.cfs_period_us"
+        if quota_file.is_file() and period_file.is_file():
+            quota = int(quota_file.read_text(encoding="ascii"))
+            period = int(period_file.read_text(encoding="ascii"))
+            return quota / period if quota > 0 and period > 0 else None
+    return None
+
+
+def available_cpus(cgroup_root: Path = CGROUP_ROOT) -> int:
+    """Whole CPUs this process may use: the cgroup quota (v2 or v1), capped by the CPU affinity mask."""
+    affinity = len(os.sched_getaffinity(0))
+    quota = _cgroup_v2_cpus(cgroup_root)
+    if quota is None:
+        quota = _cgroup_v1_cpus(cgroup_root)
+    if quota is None:
+        return max(1, affinity)
+    return max(1, min(affinity, math.ceil(quota)))
+
+
+def _read_int(env: Mapping[str, str], names: tuple[str, ...], default: int, minimum: int) -> int:
+    """First set variable of ``names`` as an int >= ``minimum``, else ``default``."""
+    for name in names:
+        raw = env.get(name, "").strip()
+        if not raw:
+            continue
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(f"{name}={raw!r} is not an integer") from None
+        if value < minimum:
+            raise SettingsError(f"{name}={value} must be at least {minimum}")
+        return value
+    return default
+
+
+def _read_float(env: Mapping[str, str], name: str, default: float) -> float:
+    """Variable ``name`` as a positive float, else ``default``."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise SettingsError(f"{name}={raw!r} must be a positive number")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server reads from its environment, validated."""
+
+    model_dir: Path
+    host: str
+    port: int
+    workers: int
+    ort_threads: int
+    max_body_bytes: int
+    max_batch_rows: int
+    graceful_timeout_s: float
+    log_level: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, cgroup_root: Path = CGROUP_ROOT) -> Settings:
+        """Read ``MODEL_DIR``, ``HOST``, ``PORT``/``SAGEMAKER_BIND_TO_PORT``, ``WORKERS``, ``ORT_THREADS``,
+        ``MAX_BODY_BYTES``, ``MAX_BATCH_ROWS``, ``GRACEFUL_TIMEOUT_S`` and ``LOG_LEVEL``."""
+        env = os.environ if env is None else env
+        cpus = available_cpus(cgroup_root)
+        workers = _read_int(env, ("WORKERS", "SAGEMAKER_MODEL_SERVER_WORKERS"), default=cpus, minimum=1)
+        log_level = env.get("LOG_LEVEL", "info").strip().lower() or "info"
+        if log_level not in {"critical", "error", "warning", "info", "debug"}:
+            raise SettingsError(f"LOG_LEVEL={log_level!r} is not one of critical, error, warning, info, debug")
+        return cls(
+            model_dir=Path(env.get("MODEL_DIR", "").strip() or DEFAULT_MODEL_DIR),
+            host=env.get("HOST", "").strip() or "127.0.0.1",
+            port=_read_int(env, ("PORT", "SAGEMAKER_BIND_TO_PORT"), default=DEFAULT_PORT, minimum=1),
+            workers=workers,
+            ort_threads=_read_int(env, ("ORT_THREADS",), default=max(1, cpus // workers), minimum=1),
+            max_body_bytes=_read_int(env, ("MAX_BODY_BYTES",), default=DEFAULT_MAX_BODY_BYTES, minimum=1),
+            max_batch_rows=_read_int(env, ("MAX_BATCH_ROWS",), default=DEFAULT_MAX_BATCH_ROWS, minimum=1),
+            graceful_timeout_s=_read_float(env, "GRACEFUL_TIMEOUT_S", DEFAULT_GRACEFUL_TIMEOUT_S),
+            log_level=log_level,
+        )

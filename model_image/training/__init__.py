@@ -1,0 +1,1 @@
+"""Deterministic training and ONNX export of the iris model served by `model_server`."""

@@ -65,7 +65,5 @@ def read_stacks(assembly_dir: Path) -> dict[str, SynthesizedStack]:
                 account=account,
                 region=region,
             )
-            stacks[ref.display_name] = SynthesizedStack(
-                ref, _read_json(assembly_dir / properties["templateFile"])
-            )
+            stacks[ref.display_name] = SynthesizedStack(ref, _read_json(assembly_dir / properties["templateFile"]))
     return stacks

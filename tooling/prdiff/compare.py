@@ -14,9 +14,7 @@ from tooling.prdiff.review import Review, review
 from tooling.prdiff.synth import base_checkout, cdk_cli, resolve_revision, synthesize
 
 
-def _selected(
-    stacks: dict[str, SynthesizedStack], environments: Collection[str]
-) -> dict[str, SynthesizedStack]:
+def _selected(stacks: dict[str, SynthesizedStack], environments: Collection[str]) -> dict[str, SynthesizedStack]:
     if not environments:
         return stacks
     return {name: stack for name, stack in stacks.items() if stack.ref.environment in environments}
@@ -27,9 +25,7 @@ def pair_stacks(
 ) -> list[engine.StackPair]:
     """One pair per stack on either side, grouped by environment in the order the app declares them."""
     pairs = [engine.StackPair(stack.ref, old.get(name), stack.template) for name, stack in new.items()]
-    pairs += [
-        engine.StackPair(stack.ref, old[name], None) for name, stack in old_stacks.items() if name not in new
-    ]
+    pairs += [engine.StackPair(stack.ref, old[name], None) for name, stack in old_stacks.items() if name not in new]
     first_seen: dict[str, int] = {}
     for pair in pairs:
         first_seen.setdefault(pair.ref.environment, len(first_seen))
@@ -59,12 +55,8 @@ def review_against_revision(
             base_checkout(project_dir, base_revision, scratch_dir) as checkout,
             ThreadPoolExecutor(2) as pool,
         ):
-            base_job = pool.submit(
-                synthesize, checkout, cli, scratch_dir / "base.out", context, base_revision
-            )
-            head_job = pool.submit(
-                synthesize, project_dir, cli, scratch_dir / "head.out", context, "working tree"
-            )
+            base_job = pool.submit(synthesize, checkout, cli, scratch_dir / "base.out", context, base_revision)
+            head_job = pool.submit(synthesize, project_dir, cli, scratch_dir / "head.out", context, "working tree")
             base = _selected(read_stacks(base_job.result()), environments)
             head = _selected(read_stacks(head_job.result()), environments)
     diffs = engine.compare(pair_stacks(_templates(base), base, head))
@@ -80,9 +72,7 @@ def review_against_deployed(
 ) -> Review:
     """Synthesize the working tree and compare it with what CloudFormation has deployed."""
     with tempfile.TemporaryDirectory(prefix="pr-diff-") as scratch:
-        out_dir = synthesize(
-            project_dir, cdk_cli(project_dir), Path(scratch) / "head.out", context, "working tree"
-        )
+        out_dir = synthesize(project_dir, cdk_cli(project_dir), Path(scratch) / "head.out", context, "working tree")
         head = _selected(read_stacks(out_dir), environments)
     deployed = deployed_templates(stack.ref for stack in head.values())
     diffs = engine.compare(pair_stacks(deployed, {}, head))

@@ -48,6 +48,8 @@ class StackDiff:
     change_count: int
     text: str
     resources: tuple[ResourceChange, ...]
+    added: bool = False
+    removed: bool = False
 
 
 def compare(pairs: Sequence[StackPair]) -> list[StackDiff]:
@@ -65,9 +67,7 @@ def compare(pairs: Sequence[StackPair]) -> list[StackDiff]:
         check=False,
     )
     if result.returncode != 0:
-        raise DiffEngineError(
-            f"the CDK diff engine failed (exit {result.returncode}): {result.stderr.strip()}"
-        )
+        raise DiffEngineError(f"the CDK diff engine failed (exit {result.returncode}): {result.stderr.strip()}")
     answers = json.loads(result.stdout)
     return [
         StackDiff(
@@ -85,6 +85,8 @@ def compare(pairs: Sequence[StackPair]) -> list[StackDiff]:
                 )
                 for resource in answer["resources"]
             ),
+            added=pairs[answer["key"]].old is None,
+            removed=pairs[answer["key"]].new is None,
         )
         for answer in answers
     ]

@@ -21,7 +21,8 @@ _IMPACT_WORDS = {
     "WILL_UPDATE": "update",
     "WILL_CREATE": "create",
     "WILL_IMPORT": "import",
-    "NO_CHANGE": "no change",
+    # The engine knows no property of custom resources: a changed one is updated all the same.
+    "NO_CHANGE": "update",
 }
 
 
@@ -59,15 +60,19 @@ def _dangerous_section(review: Review) -> list[str]:
 
 def _dangerous_row(item: DangerousChange) -> str:
     status = "allowed" if item.allowed else "**blocked**"
-    return (
-        f"| `{item.resource_id}` | `{item.change.resource_type}` | {_impact(item.change.impact)} | {status} |"
-    )
+    return f"| `{item.resource_id}` | `{item.change.resource_type}` | {_impact(item.change.impact)} | {status} |"
+
+
+def _stack_status(stack: StackDiff) -> str:
+    if stack.added:
+        return "new stack"
+    if stack.removed:
+        return "stack removed from the app (`cdk deploy` leaves it deployed, `cdk destroy` would delete it)"
+    return _plural(stack.change_count, "change")
 
 
 def _stack_section(stack: StackDiff) -> list[str]:
-    title = (
-        f"#### `{stack.ref.display_name}` (`{stack.ref.stack_name}`): {_plural(stack.change_count, 'change')}"
-    )
+    title = f"#### `{stack.ref.display_name}` (`{stack.ref.stack_name}`): {_stack_status(stack)}"
     lines = [title, ""]
     if stack.resources:
         lines += ["| Resource | Type | Impact |", "| --- | --- | --- |"]

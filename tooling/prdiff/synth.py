@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
@@ -19,6 +20,8 @@ _QUIET_CLI_ENVIRONMENT = {
     "CDK_DISABLE_CLI_TELEMETRY": "true",
 }
 _ERROR_TAIL_LINES = 25
+# jsii prints a boxed Node end-of-life banner on every run; it would hide the real error.
+_BANNER_LINE = re.compile(r"^b'!!")
 
 
 class SynthError(RuntimeError):
@@ -35,7 +38,7 @@ def _run(command: Sequence[str], cwd: Path, what: str) -> str:
         check=False,
     )
     if result.returncode != 0:
-        output = (result.stderr or result.stdout).strip().splitlines()
+        output = [line for line in (result.stderr or result.stdout).splitlines() if not _BANNER_LINE.match(line)]
         tail = "\n".join(output[-_ERROR_TAIL_LINES:])
         raise SynthError(f"{what} failed (exit {result.returncode}):\n{tail}")
     return result.stdout

@@ -22,11 +22,17 @@ $(STAMP): requirements.txt requirements-dev.txt model_image/requirements.txt mod
 	$(PY) -m pip install --quiet -r requirements-dev.txt -r model_image/requirements.txt -r model_image/requirements-train.txt
 	touch $@
 
+CHECKOV_STAMP := .venv-checkov/.installed
+$(CHECKOV_STAMP): requirements-checkov.txt
+	test -x .venv-checkov/bin/python || python3 -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
 $(CDK): package.json package-lock.json
 	npm ci --no-fund --no-audit --loglevel=error
 	touch $@
 
-setup: $(STAMP) $(CDK) ## Install the Python venv and the pinned CDK CLI (idempotent)
+setup: $(STAMP) $(CHECKOV_STAMP) $(CDK) ## Install the Python venv and the pinned CDK CLI (idempotent)
 
 synth: setup ## Synthesize every environment into cdk.out/
 	$(CDK) synth --quiet

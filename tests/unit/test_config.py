@@ -1,0 +1,130 @@
+"""Bad configuration fails before synthesis, one line per problem naming env, key, value and the rule."""
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from config import ConfigError, load_settings
+from tests.unit.cdk_app import PROJECT_ROOT, project_context
+
+
+def environments() -> dict[str, Any]:
+    return copy.deepcopy(project_context()["environments"])
+
+
+def problems_for(envs: dict[str, Any]) -> list[str]:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(envs, model_version="1.0.0")
+    return raised.value.problems
+
+
+def with_change(env: str, path: str, value: Any) -> dict[str, Any]:
+    envs = environments()
+    target = envs[env]
+    *parents, leaf = path.split(".")
+    for part in parents:
+        target = target[part]
+    target[leaf] = value
+    return envs
+
+
+def test_the_shipped_configuration_is_valid() -> None:
+    settings = load_settings(environments(), model_version="1.0.0")
+    assert [env.name for env in settings.environments] == ["dev", "staging", "prod", "local"]
+    local = settings.environment("local")
+    assert (local.account, local.region, local.destroy_on_removal) == ("123456789012", "us-east-1", True)
+
+
+@pytest.mark.parametrize(
+    ("env", "path", "value", "expected"),
+    [
+        ("dev", "account", "12345", "environment 'dev': account = '12345': must be a 12-digit AWS account id"),
+        ("dev", "account", 111111111111, "environment 'dev': account = 111111111111: Input should be a valid string"),
+        ("staging", "region", "eu-wset-1", "environment 'staging': region = 'eu-wset-1': must be an AWS region"),
+        ("dev", "repository_name", "Model_Serving", "environment 'dev': repository_name = 'Model_Serving': must be"),
+        ("dev", "repository_name", "a", "environment 'dev': repository_name = 'a': must be 2-256 chars"),
+        ("dev", "lifecycle.max_image_count", 0, "lifecycle.max_image_count = 0: Input should be greater than or"),
+        ("dev", "lifecycle.untagged_expiry_days", 0, "lifecycle.untagged_expiry_days = 0: Input should be greater"),
+        ("prod", "removal_policy", "destroy", "environment 'prod': removal_policy = 'destroy': a production"),
+        ("prod", "termination_protection", False, "termination_protection = false: a production environment must"),
+        ("prod", "pull_account_ids", ["44444444444x"], "pull_account_ids.0 = '44444444444x': must be a 12-digit"),
+        ("dev", "push_principal_arns", ["ci-role"], "push_principal_arns.0 = 'ci-role': must be an IAM role or user"),
+        ("dev", "image_platform", "linux/386", "image_platform = 'linux/386': Input should be 'linux/amd64' or"),
+        ("dev", "removal_policy", "snapshot", "removal_policy = 'snapshot': Input should be 'retain' or 'destroy'"),
+    ],
+)
+def test_each_bad_value_is_named_with_its_rule(env: str, path: str, value: Any, expected: str) -> None:
+    (problem,) = problems_for(with_change(env, path, value))
+    assert expected in problem
+
+
+@pytest.mark.parametrize("prefix", ["release*", "", "-rc", "rel/ease", "x" * 129])
+def test_a_protected_prefix_that_can_never_match_is_rejected(prefix: str) -> None:
+    (problem,) = problems_for(with_change("prod", "lifecycle.protected_tag_prefixes", ["release", prefix]))
+    assert problem.startswith("environment 'prod': lifecycle.protected_tag_prefixes.1 = ")
+    assert "the keep rule would still expire those images" in problem
+
+
+def test_a_repeated_protected_prefix_is_rejected() -> None:
+    (problem,) = problems_for(with_change("prod", "lifecycle.protected_tag_prefixes", ["release", "release"]))
+    assert "must not repeat a prefix" in problem
+
+
+def test_a_misspelled_key_gets_a_suggestion_and_the_allowed_keys() -> None:
+    envs = environments()
+    envs["staging"]["repository_nme"] = envs["staging"].pop("repository_name")
+    problems = problems_for(envs)
+    assert any(
+        p.startswith("environment 'staging': unknown key 'repository_nme' (did you mean 'repository_name'?)")
+        for p in problems
+    )
+    assert any("repository_name = " not in p and "allowed: account, region, repository_name" in p for p in problems)
+
+
+def test_an_unknown_lifecycle_key_is_named_with_its_path() -> None:
+    (problem,) = problems_for(with_change("dev", "lifecycle.keep_images", 5))
+    assert problem.startswith("environment 'dev': unknown key 'lifecycle.keep_images'")
+    assert "allowed: untagged_expiry_days, max_image_count, protected_tag_prefixes" in problem
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    envs = with_change("dev", "account", "1")
+    envs["prod"]["removal_policy"] = "destroy"
+    envs["local"]["region"] = "mars-1"
+    problems = problems_for(envs)
+    assert len(problems) == 3
+    assert [p.split(":")[0] for p in problems] == ["environment 'dev'", "environment 'prod'", "environment 'local'"]
+
+
+def test_missing_environments_are_reported() -> None:
+    with pytest.raises(ConfigError, match="environments = null: must be a non-empty mapping"):
+        load_settings(None, model_version="1.0.0")
+
+
+def test_app_prints_one_line_per_problem_and_synthesizes_nothing(tmp_path: Any) -> None:
+    context = project_context()
+    context["environments"]["prod"]["removal_policy"] = "destroy"
+    context["environments"]["dev"]["account"] = "abc"
+    env = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps(context),
+        "CDK_OUTDIR": str(tmp_path),
+        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("configuration error: ")]
+    assert lines == [
+        "configuration error: environment 'dev': account = 'abc': must be a 12-digit AWS account id",
+        "configuration error: environment 'prod': removal_policy = 'destroy': "
+        "a production environment must use 'retain'",
+    ]
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,158 @@
+"""The stateless stack: image asset, deploy-time copy under a content tag, least-privilege copy role."""
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App, Environment, Stack
+from aws_cdk import aws_ecr as ecr
+
+from ml_constructs import ModelImageRelease
+from tests.unit.cdk_app import SynthesizedApp, SynthesizedStack
+
+COPY_TYPE = "Custom::CDKECRDeployment"
+
+
+@pytest.fixture
+def stack(synthesized: SynthesizedApp, env_name: str) -> SynthesizedStack:
+    return synthesized.stack(env_name, "ModelImage")
+
+
+def image_asset(stack: SynthesizedStack) -> tuple[str, dict[str, Any]]:
+    ((asset_hash, asset),) = stack.assets["dockerImages"].items()
+    return asset_hash, asset
+
+
+def test_image_is_built_from_model_image_for_the_configured_platform(
+    synthesized: SynthesizedApp, stack: SynthesizedStack
+) -> None:
+    _, asset = image_asset(stack)
+    settings = synthesized.settings.environment(stack.env)
+    assert asset["source"]["platform"] == settings.image_platform
+    staged_context = synthesized.outdir / asset["source"]["directory"].removeprefix("../")
+    assert (staged_context / "Dockerfile").is_file()
+    assert (staged_context / "model" / "metadata.json").is_file()
+    assert "dockerBuildArgs" not in asset["source"], "no base-image override is configured in cdk.json"
+
+
+def test_copy_lands_under_the_content_tag(synthesized: SynthesizedApp, stack: SynthesizedStack) -> None:
+    asset_hash, _ = image_asset(stack)
+    settings = synthesized.settings.environment(stack.env)
+    tag = f"{synthesized.settings.model_version}-{asset_hash[:12]}"
+    outputs = stack.template_json["Outputs"]
+    assert outputs["ImageTag"]["Value"] == tag
+
+    _, copy = stack.only(COPY_TYPE)
+    dest = json.dumps(copy["Properties"]["DestImage"])
+    src = json.dumps(copy["Properties"]["SrcImage"])
+    assert f"/{settings.repository_name}:{tag}" in dest
+    assert f"{settings.account}.dkr.ecr.{settings.region}" in dest
+    assert "container-assets" in src and asset_hash in src
+    separator, (first, *rest) = copy["Properties"]["DestImage"]["Fn::Join"]
+    assert first.startswith("docker://")
+    assert outputs["ImageUri"]["Value"] == {"Fn::Join": [separator, [first.removeprefix("docker://"), *rest]]}
+
+
+def test_image_uri_is_published_in_ssm_after_the_copy(stack: SynthesizedStack) -> None:
+    copy_id, _ = stack.only(COPY_TYPE)
+    _, parameter = stack.only("AWS::SSM::Parameter")
+    assert parameter["Properties"]["Name"] == f"/model-serving/{stack.env}/image-uri"
+    assert parameter["Properties"]["Value"] == stack.template_json["Outputs"]["ImageUri"]["Value"]
+    assert copy_id in parameter["DependsOn"]
+
+
+def copy_role_statements(stack: SynthesizedStack) -> list[dict[str, Any]]:
+    statements = []
+    for policy in stack.resources("AWS::IAM::Policy").values():
+        statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def test_copy_role_has_only_what_the_copy_needs(synthesized: SynthesizedApp, stack: SynthesizedStack) -> None:
+    settings = synthesized.settings.environment(stack.env)
+    (role_id,) = stack.resources("AWS::IAM::Role")
+    for policy in stack.resources("AWS::IAM::Policy").values():
+        assert policy["Properties"]["Roles"] == [{"Ref": role_id}]
+    statements = copy_role_statements(stack)
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert all("*" not in action for action in actions), f"wildcard action in {actions}"
+        if statement["Resource"] == "*":
+            assert actions == ["ecr:GetAuthorizationToken"]
+        assert not any(action.startswith("s3:") for action in actions)
+
+    push = [s for s in statements if "ecr:PutImage" in s["Action"]]
+    assert len(push) == 1
+    assert f"repository/{settings.repository_name}" in json.dumps(push[0]["Resource"])
+    pull_assets = [s for s in statements if "container-assets" in json.dumps(s["Resource"])]
+    assert pull_assets and all("ecr:PutImage" not in s["Action"] for s in pull_assets)
+
+
+def test_copy_function_is_the_vendored_lambda_with_our_role(stack: SynthesizedStack) -> None:
+    (role_id,) = stack.resources("AWS::IAM::Role")
+    (function,) = stack.resources("AWS::Lambda::Function").values()
+    assert function["Properties"]["Runtime"] == "provided.al2023"
+    assert function["Properties"]["Handler"] == "bootstrap"
+    assert function["Properties"]["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
+    skipped = {skip["id"] for skip in function["Metadata"]["checkov"]["skip"]}
+    assert skipped == {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"}
+
+
+def test_copy_waits_for_its_permissions(stack: SynthesizedStack) -> None:
+    _, copy = stack.only(COPY_TYPE)
+    policies = set(stack.resources("AWS::IAM::Policy"))
+    assert policies <= set(copy["DependsOn"])
+
+
+def test_no_cross_stack_export_ties_the_stacks(synthesized: SynthesizedApp, env_name: str) -> None:
+    for kind in ("Repository", "ModelImage"):
+        template = json.dumps(synthesized.stack(env_name, kind).template_json)
+        assert "Fn::ImportValue" not in template
+        assert all("Export" not in o for o in synthesized.stack(env_name, kind).template_json["Outputs"].values())
+
+
+def release_tag(directory: Path, *, model_version: str = "1.0.0", base_image: str | None = None) -> tuple[str, Any]:
+    app = App()
+    stack = Stack(app, "Probe", env=Environment(account="123456789012", region="us-east-1"))
+    release = ModelImageRelease(
+        stack,
+        "Release",
+        directory=str(directory),
+        repository=ecr.Repository.from_repository_name(stack, "Repo", "model-serving"),
+        model_version=model_version,
+        platform="linux/arm64",
+        base_image=base_image,
+        image_uri_parameter_name="/model-serving/probe/image-uri",
+    )
+    return release.image_tag, release.asset
+
+
+@pytest.fixture
+def image_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "image"
+    directory.mkdir()
+    (directory / "Dockerfile").write_text("ARG BASE_IMAGE=python:3.12-slim\nFROM $BASE_IMAGE\nCOPY model.txt /\n")
+    (directory / "model.txt").write_text("weights v1")
+    return directory
+
+
+def test_tag_is_stable_for_the_same_content_and_new_for_new_content(image_dir: Path, tmp_path: Path) -> None:
+    first, _ = release_tag(image_dir)
+    assert re.fullmatch(r"1\.0\.0-[0-9a-f]{12}", first)
+    copy = tmp_path / "copy"
+    shutil.copytree(image_dir, copy)
+    assert release_tag(copy)[0] == first, "same content elsewhere on disk must give the same tag"
+    (copy / "model.txt").write_text("weights v2")
+    changed, _ = release_tag(copy)
+    assert changed != first and changed.startswith("1.0.0-")
+    assert release_tag(image_dir, model_version="1.1.0")[0].startswith("1.1.0-")
+
+
+def test_base_image_override_becomes_a_build_argument_and_a_new_tag(image_dir: Path) -> None:
+    default_tag, _ = release_tag(image_dir)
+    local_tag, asset = release_tag(image_dir, base_image="local/python-base:bookworm")
+    assert local_tag != default_tag
+    assert asset.asset_hash[:12] == local_tag.removeprefix("1.0.0-")

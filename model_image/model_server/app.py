@@ -55,7 +55,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.model = Model.load(settings.model_dir, threads=settings.ort_threads)
         meta = app.state.model.metadata
-        logger.info("model loaded", extra={"model": meta.name, "version": meta.version, "sha256": meta.sha256})
+        logger.info(
+            "model loaded",
+            extra={
+                "model": meta.name,
+                "version": meta.version,
+                "sha256": meta.sha256,
+                "workers": settings.workers,
+                "ort_threads": settings.ort_threads,
+            },
+        )
         yield
 
     app = Starlette(

@@ -150,10 +150,11 @@ def _is_float(cell: str) -> bool:
 
 
 def sagemaker_predictions(prediction: Prediction, class_names: Sequence[str]) -> list[dict[str, Any]]:
-    """One ``{"label", "probabilities": {class: p}}`` object per row."""
+    """One ``{"label", "probabilities": {class: p}}`` object per row. The probabilities stay numpy float32
+    scalars so orjson prints them exactly as the Open Inference Protocol route prints its FP32 tensor."""
     return [
         {"label": label, "probabilities": dict(zip(class_names, row, strict=True))}
-        for label, row in zip(prediction.labels, prediction.probabilities.tolist(), strict=True)
+        for label, row in zip(prediction.labels, prediction.probabilities, strict=True)
     ]
 
 

@@ -1,0 +1,75 @@
+"""The SageMaker hosting contract: /ping and /invocations with JSON and CSV."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.model_server.conftest import CLASSES, FEATURES, IRIS_ROW
+
+VIRGINICA_ROW = [6.9, 3.1, 5.4, 2.1]
+
+
+def test_ping_answers_200_once_the_model_is_loaded(client: TestClient) -> None:
+    response = client.get("/ping")
+    assert response.status_code == 200
+    assert response.headers["x-request-id"]
+
+
+def test_json_rows_give_labels_and_probabilities(client: TestClient) -> None:
+    response = client.post("/invocations", json={"instances": [IRIS_ROW, VIRGINICA_ROW]})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    predictions = response.json()["predictions"]
+    assert [p["label"] for p in predictions] == ["setosa", "virginica"]
+    for prediction in predictions:
+        probabilities = prediction["probabilities"]
+        assert tuple(probabilities) == CLASSES
+        assert math.isclose(sum(probabilities.values()), 1.0, rel_tol=1e-5)
+        assert max(probabilities, key=probabilities.__getitem__) == prediction["label"]
+
+
+def test_named_features_in_any_order_equal_positional_rows(client: TestClient) -> None:
+    named = dict(reversed(list(zip(FEATURES, VIRGINICA_ROW, strict=True))))
+    by_name = client.post("/invocations", json={"instances": [named]}).json()
+    by_position = client.post("/invocations", json={"instances": [VIRGINICA_ROW]}).json()
+    assert by_name == by_position
+
+
+def test_csv_in_json_out_matches_json_in(client: TestClient) -> None:
+    body = "5.1,3.5,1.4,0.2\n\n6.9,3.1,5.4,2.1\n"
+    response = client.post("/invocations", content=body, headers={"content-type": "text/csv"})
+    assert response.status_code == 200
+    expected = client.post("/invocations", json={"instances": [IRIS_ROW, VIRGINICA_ROW]}).json()
+    assert response.json() == expected
+
+
+@pytest.mark.parametrize("accept", ["text/csv", "text/csv; charset=utf-8", "text/plain;q=0.1, text/csv"])
+def test_accept_csv_gives_one_label_per_line(client: TestClient, accept: str) -> None:
+    response = client.post(
+        "/invocations",
+        content="5.1,3.5,1.4,0.2\n6.9,3.1,5.4,2.1",
+        headers={"content-type": "text/csv", "accept": accept},
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.text == "setosa\nvirginica\n"
+
+
+def test_an_unanswerable_accept_is_406(client: TestClient) -> None:
+    response = client.post("/invocations", json={"instances": [IRIS_ROW]}, headers={"accept": "image/png"})
+    assert response.status_code == 406
+    assert "image/png" in response.json()["error"]
+
+
+def test_the_caller_request_id_is_echoed(client: TestClient) -> None:
+    response = client.get("/ping", headers={"x-request-id": "trace-42"})
+    assert response.headers["x-request-id"] == "trace-42"
+
+
+def test_an_unsafe_request_id_is_replaced(client: TestClient) -> None:
+    response = client.get("/ping", headers={"x-request-id": "bad id\twith spaces"})
+    assert response.headers["x-request-id"] != "bad id\twith spaces"
+    assert len(response.headers["x-request-id"]) == 32

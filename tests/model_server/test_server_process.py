@@ -1,0 +1,114 @@
+"""The real server process (uvicorn, httptools, uvloop) on a loopback port, as `make serve` runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+MODEL_IMAGE_DIR = Path(__file__).resolve().parents[2] / "model_image"
+BODY = json.dumps({"instances": [[5.1, 3.5, 1.4, 0.2], [6.9, 3.1, 5.4, 2.1]]}).encode()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_ping(port: int, process: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited with {process.returncode}: {process.stdout.read()!r}")  # type: ignore[union-attr]
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"/ping did not answer 200 within {timeout_s} s")
+
+
+@pytest.fixture(params=[1, 2], ids=["one-worker", "two-workers"])
+def server(request: pytest.FixtureRequest) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "WORKERS": str(request.param), "GRACEFUL_TIMEOUT_S": "10"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "model_server", "serve"],
+        cwd=MODEL_IMAGE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_ping(port, process)
+        yield process, port
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def post_partially(port: int) -> socket.socket:
+    """Start a request and leave it in flight: headers and half of the body sent."""
+    connection = socket.create_connection(("127.0.0.1", port), timeout=15)
+    head = (
+        f"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(BODY)}\r\nX-Request-Id: in-flight-1\r\n\r\n"
+    ).encode()
+    connection.sendall(head + BODY[: len(BODY) // 2])
+    return connection
+
+
+def read_response(connection: socket.socket) -> bytes:
+    chunks = []
+    while chunk := connection.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def healthcheck(port: int) -> int:
+    """Exit code of the image's HEALTHCHECK command against ``port``."""
+    env = {**os.environ, "PORT": str(port)}
+    return subprocess.run(
+        [sys.executable, "-m", "model_server", "healthcheck"], cwd=MODEL_IMAGE_DIR, env=env, check=False
+    ).returncode
+
+
+def test_serves_predictions_logs_json_and_drains_on_sigterm(server: tuple[subprocess.Popen[bytes], int]) -> None:
+    process, port = server
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/invocations", data=BODY, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        labels = [p["label"] for p in json.load(response)["predictions"]]
+    assert labels == ["setosa", "virginica"]
+    assert healthcheck(port) == 0
+
+    in_flight = post_partially(port)
+    time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    time.sleep(1.0)  # the supervisor has relayed SIGTERM; the worker is draining
+    in_flight.sendall(BODY[len(BODY) // 2 :])
+    answer = read_response(in_flight)
+    in_flight.close()
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+    assert b'"label":"setosa"' in answer
+
+    assert process.wait(timeout=30) == 0
+    log_lines = [json.loads(line) for line in process.stdout.read().splitlines()]  # type: ignore[union-attr]
+    access = [line for line in log_lines if line["logger"] == "model_server.access"]
+    assert {"request_id", "method", "path", "status", "duration_ms", "time"} <= set(access[0])
+    drained = [line for line in access if line["request_id"] == "in-flight-1"]
+    assert drained and drained[0]["status"] == 200
+    assert healthcheck(port) == 1

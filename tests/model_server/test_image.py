@@ -1,0 +1,149 @@
+"""The model image built from the local Debian base and run with docker: the contract SageMaker and ECS rely on."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.image
+
+REPO = Path(__file__).resolve().parents[2]
+BASE_IMAGE = "local/python-base:bookworm"
+IMAGE = "local/model-server:test"
+
+
+def docker(*args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
+
+
+def engine_answers() -> bool:
+    try:
+        return docker("version", "--format", "{{.Server.Version}}", check=False, timeout=15).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture(scope="module")
+def image() -> str:
+    if not engine_answers():
+        pytest.skip("no docker engine answers `docker version`: start dockerd to run the image tests")
+    if docker("image", "inspect", BASE_IMAGE, check=False).returncode != 0:
+        made = subprocess.run(
+            [sys.executable, "-m", "tooling", "local", "base-image"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert made.returncode == 0, f"could not make {BASE_IMAGE}: {made.stdout}{made.stderr}"
+    built = docker(
+        "build", "--build-arg", f"BASE_IMAGE={BASE_IMAGE}", "-t", IMAGE, str(REPO / "model_image"), check=False
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    return IMAGE
+
+
+def http(port: int, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", data=data, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.status, json.load(response)
+
+
+def published_port(container: str, port: int = 8080) -> int:
+    return int(docker("port", container, f"{port}/tcp").stdout.splitlines()[0].rsplit(":", 1)[1])
+
+
+def wait_for_ping(port: int, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if http(port, "/ping")[0] == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"/ping did not answer within {timeout_s} s")
+
+
+def start(image: str, *args: str, port: int = 8080) -> str:
+    name = f"model-server-test-{uuid.uuid4().hex[:8]}"
+    docker("run", "-d", "--name", name, "-p", f"127.0.0.1::{port}", *args)
+    return name
+
+
+@pytest.fixture(scope="module")
+def container(image: str) -> Iterator[tuple[str, int]]:
+    """The image as ECS runs it: no arguments, one CPU of quota, a fast health-check interval."""
+    name = start(image, "--cpus", "1", "--health-interval", "1s", "--health-start-period", "1s", image)
+    try:
+        port = published_port(name)
+        wait_for_ping(port)
+        yield name, port
+    finally:
+        docker("rm", "-f", name, check=False)
+
+
+def test_image_serves_both_protocols(container: tuple[str, int]) -> None:
+    _, port = container
+    status, body = http(port, "/invocations", {"instances": [[5.1, 3.5, 1.4, 0.2]]})
+    assert status == 200
+    assert body["predictions"][0]["label"] == "setosa"
+    request = {
+        "id": "x",
+        "inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 4], "data": [6.9, 3.1, 5.4, 2.1]}],
+    }
+    status, body = http(port, "/v2/models/iris/infer", request)
+    assert (status, body["id"], body["outputs"][0]["data"]) == (200, "x", ["virginica"])
+
+
+def test_image_runs_as_non_root_without_scikit_learn(image: str, container: tuple[str, int]) -> None:
+    name, _ = container
+    assert docker("image", "inspect", "--format", "{{.Config.User}}", image).stdout.strip() == "10001:10001"
+    assert docker("exec", name, "id", "-u").stdout.strip() == "10001"
+    assert docker("exec", name, "python3", "-c", "import sklearn", check=False).returncode != 0
+    assert docker("exec", name, "python3", "-c", "import onnxruntime").returncode == 0
+    cannot_write = docker("exec", name, "touch", "/opt/ml/model/iris.onnx", check=False)
+    assert cannot_write.returncode != 0
+
+
+def test_worker_count_follows_the_cpu_quota(container: tuple[str, int]) -> None:
+    name, _ = container
+    lines = [json.loads(line) for line in docker("logs", name).stdout.splitlines()]
+    loaded = [line for line in lines if line["message"] == "model loaded"]
+    assert loaded and {(line["workers"], line["ort_threads"]) for line in loaded} == {(1, 1)}
+
+
+def test_healthcheck_turns_healthy_without_curl(container: tuple[str, int]) -> None:
+    name, _ = container
+    assert docker("exec", name, "sh", "-c", "command -v curl || command -v wget", check=False).returncode != 0
+    deadline = time.monotonic() + 30
+    status = ""
+    while time.monotonic() < deadline:
+        status = docker("inspect", "--format", "{{.State.Health.Status}}", name).stdout.strip()
+        if status == "healthy":
+            break
+        time.sleep(0.5)
+    assert status == "healthy"
+
+
+def test_sagemaker_style_run_serves_and_stops_cleanly(image: str) -> None:
+    """SageMaker runs `IMAGE serve` and may move the port; `docker stop` (SIGTERM) must exit 0."""
+    name = start(image, "-e", "SAGEMAKER_BIND_TO_PORT=9090", image, "serve", port=9090)
+    try:
+        port = published_port(name, 9090)
+        wait_for_ping(port)
+        docker("stop", "--time", "30", name)  # after 30 s docker would SIGKILL: exit code 137, not 0
+        assert docker("inspect", "--format", "{{.State.ExitCode}}", name).stdout.strip() == "0"
+    finally:
+        docker("rm", "-f", name, check=False)

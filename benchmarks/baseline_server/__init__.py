@@ -1,0 +1,1 @@
+"""The naive Flask + scikit-learn server the serving benchmark compares against."""

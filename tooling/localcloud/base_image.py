@@ -52,9 +52,7 @@ def _prepare_root(root: Path) -> None:
 def _import(root: Path, reference: str) -> None:
     """`tar` the tree straight into `docker import`, with PATH and friends set (an imported tree has none)."""
     changes = [argument for change in _IMPORT_CHANGES for argument in ("--change", change)]
-    with subprocess.Popen(
-        ["tar", "--numeric-owner", "-C", str(root), "-c", "."], stdout=subprocess.PIPE
-    ) as tar:
+    with subprocess.Popen(["tar", "--numeric-owner", "-C", str(root), "-c", "."], stdout=subprocess.PIPE) as tar:
         imported = subprocess.run(
             ["docker", "import", *changes, "-", reference],
             stdin=tar.stdout,

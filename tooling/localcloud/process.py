@@ -56,9 +56,7 @@ def succeeds(command: Sequence[str]) -> bool:
     """True when `command` exits 0 (its output is discarded); for probes such as `docker image inspect`."""
     try:
         return (
-            subprocess.run(
-                list(command), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
-            ).returncode
+            subprocess.run(list(command), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False).returncode
             == 0
         )
     except FileNotFoundError:

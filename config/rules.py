@@ -18,4 +18,4 @@ def known_regions() -> frozenset[str]:
     """Regions the pinned aws-cdk-lib knows about (no network call, no hand-kept list)."""
     from aws_cdk import region_info
 
-    return frozenset(region.name for region in region_info.RegionInfo.regions)
+    return frozenset(region_info.Fact.regions)

@@ -1,0 +1,1 @@
+"""Benchmarks of this project; each module has a `main() -> int`. `python -m benchmarks` runs them all."""

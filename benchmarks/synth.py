@@ -43,12 +43,10 @@ def synth_bare_defaults(outdir: str) -> None:
 
 
 def synth_full(outdir: str) -> None:
-    from aws_cdk import App
-
     import app as cdk_app
 
     context = json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
-    app = App(context=context, outdir=outdir, builtin_cloud_formation_validation=False)
+    app = cdk_app.new_app(context=context, outdir=outdir)
     cdk_app.build(app, cdk_app.read_settings(app))
     app.synth()
 

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App
 from aws_cdk.assertions import Template
 
 import app as cdk_app
@@ -56,7 +55,7 @@ class SynthesizedApp:
 
 
 def synthesize(outdir: Path, context: dict[str, Any] | None = None) -> SynthesizedApp:
-    app = App(context=context if context is not None else project_context(), outdir=str(outdir))
+    app = cdk_app.new_app(context=context if context is not None else project_context(), outdir=str(outdir))
     settings = cdk_app.read_settings(app)
     stages = cdk_app.build(app, settings)
     app.synth()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import CfnOutput, Duration, Environment, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -115,3 +115,31 @@ class DeliveryRolesStack(Stack):
         )
         CfnOutput(self, f"DeployRoleArn-{environment}", value=role.role_arn)
         return role
+
+
+def delivery_roles_per_account(
+    scope: Construct,
+    *,
+    github_owner: str,
+    github_repo: str,
+    targets: Sequence[tuple[str, str, str]],
+) -> dict[str, DeliveryRolesStack]:
+    """One `DeliveryRoles-<account>` stack per account of `targets` (environment, account, region).
+
+    Environments that share an account share its stack: IAM allows one GitHub provider per account.
+    """
+    by_account: dict[str, list[tuple[str, str]]] = {}
+    for name, account, region in targets:
+        by_account.setdefault(account, []).append((name, region))
+    return {
+        account: DeliveryRolesStack(
+            scope,
+            f"DeliveryRoles-{account}",
+            github_owner=github_owner,
+            github_repo=github_repo,
+            environments=environments,
+            env=Environment(account=account, region=environments[0][1]),
+            description=f"GitHub Actions OIDC deploy roles of {github_owner}/{github_repo} for account {account}",
+        )
+        for account, environments in by_account.items()
+    }

@@ -12,7 +12,7 @@ from aws_cdk import Validations
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 
-from stacks.delivery_roles_stack import DeliveryRolesStack
+from stacks.delivery_roles_stack import DeliveryRolesStack, delivery_roles_per_account
 
 ACCOUNT = "111111111111"
 ENVIRONMENTS = [("dev", "eu-west-1"), ("staging", "eu-central-1")]
@@ -148,3 +148,25 @@ def test_cdk_nag_aws_solutions_finds_nothing(tmp_path: Path) -> None:
     if report_path.exists():
         reports = json.loads(report_path.read_text())["pluginReports"]
         assert [violation for report in reports for violation in report["violations"]] == []
+
+
+def test_environments_sharing_an_account_share_one_stack(tmp_path: Path) -> None:
+    app = cdk.App(outdir=str(tmp_path / "cdk.out"))
+    stacks = delivery_roles_per_account(
+        app,
+        github_owner="acme",
+        github_repo="model-serving",
+        targets=[
+            ("dev", ACCOUNT, "eu-west-1"),
+            ("staging", ACCOUNT, "eu-central-1"),
+            ("prod", "333333333333", "eu-west-1"),
+        ],
+    )
+    assert {account: sorted(stack.deploy_roles) for account, stack in stacks.items()} == {
+        ACCOUNT: ["dev", "staging"],
+        "333333333333": ["prod"],
+    }
+    assert stacks["333333333333"].stack_name == "DeliveryRoles-333333333333"
+    assert (stacks["333333333333"].account, stacks["333333333333"].region) == ("333333333333", "eu-west-1")
+    for stack in stacks.values():
+        Template.from_stack(stack).resource_count_is("AWS::IAM::OIDCProvider", 1)

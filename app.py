@@ -11,6 +11,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from config import AppSettings, ConfigError, load_settings
 from stacks import ModelDeliveryStage
+from stacks.delivery_roles_stack import delivery_roles_per_account
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 IMAGE_DIRECTORY = PROJECT_ROOT / "model_image"
@@ -26,6 +27,7 @@ def read_settings(app: App) -> AppSettings:
     return load_settings(
         app.node.try_get_context("environments"),
         model_version=model_version,
+        github=app.node.try_get_context("github"),
         base_image_override=app.node.try_get_context("base_image"),
     )
 
@@ -37,6 +39,13 @@ def build(app: App, settings: AppSettings) -> dict[str, ModelDeliveryStage]:
         )
         for env in settings.environments
     }
+    if settings.github and settings.github_deployed:
+        delivery_roles_per_account(
+            app,
+            github_owner=settings.github.owner,
+            github_repo=settings.github.repo,
+            targets=[(env.name, env.account, env.region) for env in settings.github_deployed],
+        )
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stages
 

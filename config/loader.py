@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from config.settings import AppSettings, EnvironmentSettings, LifecycleSettings
+from config.settings import AppSettings, EnvironmentSettings, GitHubSettings, LifecycleSettings
 
 
 class ConfigError(Exception):
@@ -19,7 +19,11 @@ class ConfigError(Exception):
 
 
 def load_settings(
-    environments: object, *, model_version: object, base_image_override: str | None = None
+    environments: object,
+    *,
+    model_version: object,
+    github: object = None,
+    base_image_override: str | None = None,
 ) -> AppSettings:
     """Validate the `environments` context (a mapping of name to settings) and the model version.
 
@@ -37,7 +41,7 @@ def load_settings(
         if base_image_override and isinstance(entry, dict):
             entry["base_image"] = base_image_override
         entries.append(entry)
-    document = {"environments": entries, "model_version": model_version}
+    document = {"environments": entries, "model_version": model_version, "github": github}
     try:
         return AppSettings.model_validate_json(json.dumps(document))
     except ValidationError as error:
@@ -54,13 +58,19 @@ def _describe(issue: Any, names: list[str], document: dict[str, Any]) -> str:
     message = str(issue["msg"]).removeprefix("Value error, ")
     if issue["type"] == "extra_forbidden":
         return f"{where}: unknown key {key!r}{_suggestion(location)}"
+    if issue["type"] == "missing":
+        return f"{where}: {key} is missing; it is required"
     if not key:
         return f"{where}: {message}"
     return f"{where}: {key} = {_show(issue.get('input'))}: {message}"
 
 
 def _suggestion(location: list[Any]) -> str:
-    model: type[BaseModel] = LifecycleSettings if "lifecycle" in location[:-1] else EnvironmentSettings
+    model: type[BaseModel] = EnvironmentSettings
+    if "lifecycle" in location[:-1]:
+        model = LifecycleSettings
+    elif "github" in location[:-1]:
+        model = GitHubSettings
     allowed = [field for field in model.model_fields if field != "name"]
     close = difflib.get_close_matches(str(location[-1]), allowed, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""

@@ -10,7 +10,9 @@ REPOSITORY_NAME = re.compile(r"^(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[
 TAG_PREFIX = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(?:role|user)/[\w+=,.@/-]{1,512}$")
 ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
-PLATFORMS = ("linux/amd64", "linux/arm64")
+# GitHub: owners are 1-39 chars of letters, digits and inner hyphens; repository names [A-Za-z0-9_.-].
+GITHUB_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$")
+GITHUB_REPO = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
 @cache

@@ -89,6 +89,7 @@ class EnvironmentSettings(_Strict):
     push_principal_arns: tuple[PrincipalArn, ...] = ()
     lifecycle: LifecycleSettings = LifecycleSettings()
     base_image: str | None = Field(default=None, min_length=1)
+    deployed_by_github: bool = True
 
     @field_validator("removal_policy")
     @classmethod
@@ -114,11 +115,23 @@ class EnvironmentSettings(_Strict):
         return f"/model-serving/{self.name}/image-uri"
 
 
+class GitHubSettings(_Strict):
+    """The repository whose GitHub Actions deploy through OIDC (see stacks/delivery_roles_stack.py)."""
+
+    owner: str = Field(pattern=rules.GITHUB_OWNER.pattern)
+    repo: str = Field(pattern=rules.GITHUB_REPO.pattern)
+
+
 class AppSettings(_Strict):
     """All environments of the app, plus what applies to every one of them."""
 
     environments: tuple[EnvironmentSettings, ...]
+    github: GitHubSettings | None = None
     model_version: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+
+    @property
+    def github_deployed(self) -> tuple[EnvironmentSettings, ...]:
+        return tuple(env for env in self.environments if env.deployed_by_github)
 
     def environment(self, name: str) -> EnvironmentSettings:
         return next(env for env in self.environments if env.name == name)

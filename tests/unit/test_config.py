@@ -75,6 +75,12 @@ def test_a_repeated_protected_prefix_is_rejected() -> None:
     assert "must not repeat a prefix" in problem
 
 
+def test_a_missing_key_is_named() -> None:
+    envs = environments()
+    del envs["dev"]["account"]
+    assert problems_for(envs) == ["environment 'dev': account is missing; it is required"]
+
+
 def test_a_misspelled_key_gets_a_suggestion_and_the_allowed_keys() -> None:
     envs = environments()
     envs["staging"]["repository_nme"] = envs["staging"].pop("repository_name")
@@ -99,6 +105,21 @@ def test_every_problem_is_reported_at_once() -> None:
     problems = problems_for(envs)
     assert len(problems) == 3
     assert [p.split(":")[0] for p in problems] == ["environment 'dev'", "environment 'prod'", "environment 'local'"]
+
+
+@pytest.mark.parametrize(
+    ("github", "expected"),
+    [
+        ({"owner": "-acme", "repo": "x"}, "config: github.owner = '-acme': String should match pattern"),
+        ({"owner": "acme", "repo": "a b"}, "config: github.repo = 'a b': String should match pattern"),
+        ({"owner": "acme", "repos": "x"}, "config: unknown key 'github.repos' (did you mean 'repo'?)"),
+        ({"owner": "acme"}, "config: github.repo is missing; it is required"),
+    ],
+)
+def test_github_settings_are_checked(github: dict[str, str], expected: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(environments(), model_version="1.0.0", github=github)
+    assert any(problem.startswith(expected) for problem in raised.value.problems), raised.value.problems
 
 
 def test_missing_environments_are_reported() -> None:

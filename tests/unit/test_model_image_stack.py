@@ -156,3 +156,15 @@ def test_base_image_override_becomes_a_build_argument_and_a_new_tag(image_dir: P
     local_tag, asset = release_tag(image_dir, base_image="local/python-base:bookworm")
     assert local_tag != default_tag
     assert asset.asset_hash[:12] == local_tag.removeprefix("1.0.0-")
+
+
+def test_one_delivery_roles_stack_per_github_deployed_account(synthesized: SynthesizedApp) -> None:
+    roles = sorted(path.name for path in synthesized.outdir.glob("DeliveryRoles-*.template.json"))
+    assert roles == [
+        "DeliveryRoles-111111111111.template.json",
+        "DeliveryRoles-222222222222.template.json",
+        "DeliveryRoles-333333333333.template.json",
+    ], "local is not deployed from GitHub"
+    template = json.loads((synthesized.outdir / roles[2]).read_text())
+    names = sorted(r["Properties"]["RoleName"] for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role")
+    assert names == ["github-deploy-prod"]

@@ -24,8 +24,10 @@ TOLERATED_CFN_LINT_WARNINGS = {"W3005"}  # CDK adds an explicit DependsOn on the
 
 
 def templates(synthesized: SynthesizedApp) -> list[Path]:
-    found = sorted(synthesized.outdir.glob("assembly-*/*.template.json"))
-    assert len(found) == 2 * len(synthesized.stages)
+    """Every template: two per environment, plus one delivery-roles stack per GitHub-deployed account."""
+    found = sorted(synthesized.outdir.glob("**/*.template.json"))
+    accounts = {env.account for env in synthesized.settings.github_deployed}
+    assert len(found) == 2 * len(synthesized.stages) + len(accounts)
     return found
 
 

@@ -10,8 +10,6 @@ import argparse
 import os
 import signal
 import sys
-import urllib.error
-import urllib.request
 
 
 def serve() -> int:
@@ -49,6 +47,9 @@ def serve() -> int:
 
 def healthcheck(timeout_s: float = 2.0) -> int:
     """0 if ``GET /ping`` on this container's port answers 200, else 1."""
+    import urllib.error  # imported here: spawned workers re-import this module, and need none of it
+    import urllib.request
+
     port = os.environ.get("PORT") or os.environ.get("SAGEMAKER_BIND_TO_PORT") or "8080"
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{int(port)}/ping", timeout=timeout_s) as response:

@@ -9,6 +9,7 @@ accepted by one is accepted by the other and produces the same prediction.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -52,14 +53,10 @@ def _first_non_number(values: Sequence[Any]) -> str:
     return "values must be numbers within float64 range"
 
 
-def _contains_bool(values: Sequence[Any]) -> bool:
-    """JSON true/false would silently become 1/0 in numpy: find them (flat or one level nested)."""
-    for item in values:
-        if item.__class__ is bool:
-            return True
-        if item.__class__ is list and any(value.__class__ is bool for value in item):
-            return True
-    return False
+def _contains_bool(values: Sequence[Any], ndim: int) -> bool:
+    """JSON true/false would silently become 1/0 in numpy: look for them, with C-speed loops."""
+    items = chain.from_iterable(values) if ndim == 2 else values
+    return bool in set(map(type, items))
 
 
 def numeric_array(values: Sequence[Any], what: str) -> np.ndarray:
@@ -68,7 +65,7 @@ def numeric_array(values: Sequence[Any], what: str) -> np.ndarray:
         array = np.asarray(values)
     except (ValueError, TypeError, OverflowError):
         raise RequestError(f"{what} are ragged or nested too deeply: every row needs the same length") from None
-    if array.dtype.kind not in "iuf" or _contains_bool(values):
+    if array.dtype.kind not in "iuf" or (array.ndim <= 2 and _contains_bool(values, array.ndim)):
         raise RequestError(_first_non_number(values))
     return array
 

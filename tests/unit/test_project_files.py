@@ -1,0 +1,33 @@
+"""Guards on project files that drift silently: feature flags, documented configuration keys."""
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+from config.settings import EnvironmentSettings, GitHubSettings, LifecycleSettings
+from tests.unit.cdk_app import PROJECT_ROOT
+
+
+def test_cdk_json_carries_the_recommended_feature_flags_of_the_pinned_cli(tmp_path: Path) -> None:
+    subprocess.run(
+        [str(PROJECT_ROOT / "node_modules/.bin/cdk"), "init", "app", "--language", "python", "--generate-only"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1", "CDK_DISABLE_VERSION_CHECK": "1"},
+        timeout=120,
+    )
+    recommended = json.loads((tmp_path / "cdk.json").read_text())["context"]
+    ours = json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
+    assert {flag: ours.get(flag) for flag in recommended} == recommended
+
+
+def test_readme_documents_every_configuration_key() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    documented = set(re.findall(r"^\| `([a-z_.]+)` \|", readme, flags=re.MULTILINE))
+    keys = {f for f in EnvironmentSettings.model_fields if f != "name"}
+    keys |= {f"lifecycle.{f}" for f in LifecycleSettings.model_fields}
+    keys |= {f"github.{f}" for f in GitHubSettings.model_fields}
+    assert documented == keys

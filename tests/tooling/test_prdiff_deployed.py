@@ -9,7 +9,7 @@ import pytest
 from moto import mock_aws
 
 from tooling.prdiff.assembly import StackRef
-from tooling.prdiff.deployed import deployed_templates
+from tooling.prdiff.deployed import DeployedStackError, deployed_templates
 from tooling.prdiff.engine import StackPair, compare
 
 REGION = "eu-west-1"
@@ -53,3 +53,12 @@ def test_deployed_template_is_read_and_a_missing_stack_is_new() -> None:
     )
     assert [change.impact for change in updated.resources] == ["WILL_UPDATE"]
     assert added.added and [change.impact for change in added.resources] == ["WILL_CREATE"]
+
+
+def test_an_unreachable_endpoint_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # loopback port with no listener
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    with pytest.raises(
+        DeployedStackError, match=r"reading stack dev-Repository in eu-west-1 failed: Could not connect"
+    ):
+        deployed_templates([DEPLOYED])

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from tooling.prdiff.compare import review_against_deployed, review_against_revision
+from tooling.prdiff.deployed import DeployedStackError
 from tooling.prdiff.engine import DiffEngineError
 from tooling.prdiff.report import ALLOW_FILE, render_markdown
 from tooling.prdiff.review import read_allow_file
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
             review = review_against_deployed(project_dir, allow, args.context, args.env)
         else:
             review = review_against_revision(project_dir, args.base, allow, args.context, args.env)
-    except (SynthError, DiffEngineError) as error:
+    except (SynthError, DiffEngineError, DeployedStackError) as error:
         print(f"pr-diff: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     markdown = render_markdown(review)

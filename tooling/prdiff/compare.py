@@ -36,10 +36,6 @@ def _templates(stacks: dict[str, SynthesizedStack]) -> dict[str, Template | None
     return {name: stack.template for name, stack in stacks.items()}
 
 
-def _short(project_dir: Path, revision: str) -> str:
-    return resolve_revision(project_dir, revision)[:12]
-
-
 def review_against_revision(
     project_dir: Path,
     base_revision: str,
@@ -49,10 +45,11 @@ def review_against_revision(
 ) -> Review:
     """Synthesize `base_revision` (in a git worktree) and the working tree side by side, then review."""
     cli = cdk_cli(project_dir)
+    base_commit = resolve_revision(project_dir, base_revision)
     with tempfile.TemporaryDirectory(prefix="pr-diff-") as scratch:
         scratch_dir = Path(scratch)
         with (
-            base_checkout(project_dir, base_revision, scratch_dir) as checkout,
+            base_checkout(project_dir, base_commit, scratch_dir) as checkout,
             ThreadPoolExecutor(2) as pool,
         ):
             base_job = pool.submit(synthesize, checkout, cli, scratch_dir / "base.out", context, base_revision)
@@ -60,8 +57,7 @@ def review_against_revision(
             base = _selected(read_stacks(base_job.result()), environments)
             head = _selected(read_stacks(head_job.result()), environments)
     diffs = engine.compare(pair_stacks(_templates(base), base, head))
-    base_label = f"{base_revision} ({_short(project_dir, base_revision)})"
-    return review(base_label, "working tree", diffs, allow)
+    return review(f"{base_revision} ({base_commit[:12]})", "working tree", diffs, allow)
 
 
 def review_against_deployed(

@@ -7,18 +7,24 @@ from collections.abc import Iterable
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from tooling.prdiff.assembly import StackRef, Template
 
 
-def _deployed_template(client: Any, stack_name: str) -> Template | None:
+class DeployedStackError(RuntimeError):
+    """A deployed template could not be read (no credentials, no access, unreachable endpoint)."""
+
+
+def _deployed_template(client: Any, ref: StackRef) -> Template | None:
     try:
-        body = client.get_template(StackName=stack_name, TemplateStage="Original")["TemplateBody"]
+        body = client.get_template(StackName=ref.stack_name, TemplateStage="Original")["TemplateBody"]
     except ClientError as error:
         if "does not exist" in str(error):
             return None
-        raise
+        raise DeployedStackError(f"reading stack {ref.stack_name} in {ref.region} failed: {error}") from None
+    except BotoCoreError as error:
+        raise DeployedStackError(f"reading stack {ref.stack_name} in {ref.region} failed: {error}") from None
     template: Template = json.loads(body) if isinstance(body, str) else dict(body)
     return template
 
@@ -33,5 +39,5 @@ def deployed_templates(refs: Iterable[StackRef]) -> dict[str, Template | None]:
     for ref in refs:
         if ref.region not in clients:
             clients[ref.region] = boto3.client("cloudformation", region_name=ref.region)
-        templates[ref.display_name] = _deployed_template(clients[ref.region], ref.stack_name)
+        templates[ref.display_name] = _deployed_template(clients[ref.region], ref)
     return templates

@@ -77,9 +77,8 @@ def resolve_revision(project_dir: Path, revision: str) -> str:
 
 
 @contextmanager
-def base_checkout(project_dir: Path, revision: str, scratch_dir: Path) -> Iterator[Path]:
-    """A detached `git worktree` of `revision` that shares the project's installs and context cache."""
-    commit = resolve_revision(project_dir, revision)
+def base_checkout(project_dir: Path, commit: str, scratch_dir: Path) -> Iterator[Path]:
+    """A detached `git worktree` of `commit` that shares the project's installs and context cache."""
     checkout = scratch_dir / "base"
     _run(["git", "worktree", "add", "--detach", str(checkout), commit], project_dir, "git worktree add")
     try:

@@ -8,7 +8,8 @@ CDK    := node_modules/.bin/cdk
 ENV    ?= dev
 STAMP  := $(VENV)/.installed
 
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+# The pinned Node.js (package.json) runs the CDK CLI and the jsii runtime behind aws-cdk-lib.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 export CDK_DISABLE_VERSION_CHECK := 1
 
 .PHONY: help setup synth diff deploy test unit lint typecheck serve train \

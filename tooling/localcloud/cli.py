@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
 
+from tooling.localcloud import deploy, teardown
 from tooling.localcloud.base_image import PYTHON_BASE_IMAGE, ensure_python_base_image
 from tooling.localcloud.errors import LocalCloudError
+from tooling.localcloud.state import current_state, find_project_root
 from tooling.localcloud.steps import StepRunner
+from tooling.localcloud.system_deps import ensure_dependencies
 
-Handler = Callable[[argparse.Namespace], int]
+Action = Callable[[StepRunner], None]
 
 
-def _guarded(action: Callable[[argparse.Namespace], None]) -> Handler:
-    """Turn LocalCloudError into a one-paragraph message and exit status 1 instead of a traceback."""
+def _run(action: Action) -> Callable[[argparse.Namespace], int]:
+    """Run `action` with progress on stdout; a LocalCloudError becomes a message and exit status 1."""
 
-    def handler(args: argparse.Namespace) -> int:
+    def handler(_: argparse.Namespace) -> int:
+        steps = StepRunner()
         try:
-            action(args)
+            action(steps)
         except LocalCloudError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
@@ -27,20 +32,62 @@ def _guarded(action: Callable[[argparse.Namespace], None]) -> Handler:
     return handler
 
 
-def _base_image(_: argparse.Namespace) -> None:
-    steps = StepRunner(out=sys.stderr)
+def _install_deps(steps: StepRunner) -> None:
+    with steps.step("System packages and moto"):
+        installed = ensure_dependencies(find_project_root())
+        steps.note(f"installed {', '.join(installed)}" if installed else "everything already installed")
+
+
+def _base_image(steps: StepRunner) -> None:
     with steps.step(f"Python base image {PYTHON_BASE_IMAGE}"):
         made = ensure_python_base_image()
         steps.note("made from Debian packages" if made else "already present, reused")
     print(PYTHON_BASE_IMAGE)
 
 
+def _deploy(steps: StepRunner) -> None:
+    _install_deps(steps)
+    summary = deploy.deploy(current_state(), steps)
+    print()
+    print(f"Deployed {summary['image_uri']}")
+    print(f"  digest     {summary['image_digest']}")
+    print(f"  copied     {'yes (new tag)' if summary['copied'] else 'no (tag already there: no-op redeploy)'}")
+    print(f"  tags       {', '.join(summary['tags'])}")
+    print(f"  prediction setosa sample -> {summary['prediction']}")
+    print(f"  AWS API    {summary['endpoint_url']} (moto, fake credentials; no AWS account touched)")
+    print(f"  total      {summary['seconds']} s")
+    print(json.dumps(summary, separators=(",", ":")))
+
+
+def _diff(steps: StepRunner) -> None:
+    deploy.diff(current_state(), steps)
+
+
+def _destroy(steps: StepRunner) -> None:
+    deploy.destroy(current_state(), steps)
+
+
+def _down(steps: StepRunner) -> None:
+    teardown.take_down(current_state(), steps)
+
+
+_BASE_IMAGE_HELP = f"make or reuse the image {PYTHON_BASE_IMAGE} from Debian packages and print its name"
+COMMANDS: dict[str, tuple[str, Action]] = {
+    "install-deps": (
+        "install the Debian packages and moto the local cloud needs (only what is missing)",
+        _install_deps,
+    ),
+    "base-image": (_BASE_IMAGE_HELP, _base_image),
+    "deploy": ("full cdk deploy of 'local/*' to the local cloud, verified; last line is a JSON summary", _deploy),
+    "diff": ("cdk diff of 'local/*' against the running local cloud", _diff),
+    "destroy": ("cdk destroy of 'local/*'; the local repository is gone afterwards", _destroy),
+    "down": ("stop every process the local cloud started and undo its machine changes", _down),
+}
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `local` and its sub-commands to the `python -m tooling` parser."""
     local = subparsers.add_parser("local", help="the account-free local cloud (no AWS account needed)")
     commands = local.add_subparsers(dest="local_command", required=True, metavar="COMMAND")
-    actions: dict[str, tuple[str, Callable[[argparse.Namespace], None]]] = {
-        "base-image": (f"make or reuse the image {PYTHON_BASE_IMAGE} from Debian packages", _base_image),
-    }
-    for name, (help_text, action) in actions.items():
-        commands.add_parser(name, help=help_text).set_defaults(handler=_guarded(action))
+    for name, (help_text, action) in COMMANDS.items():
+        commands.add_parser(name, help=help_text, description=help_text).set_defaults(handler=_run(action))

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 import pytest
+from model_server.model import Model
 from starlette.testclient import TestClient
 
 from tests.model_server.conftest import CLASSES, FEATURES, IRIS_ROW
@@ -73,3 +76,18 @@ def test_an_unsafe_request_id_is_replaced(client: TestClient) -> None:
     response = client.get("/ping", headers={"x-request-id": "bad id\twith spaces"})
     assert response.headers["x-request-id"] != "bad id\twith spaces"
     assert len(response.headers["x-request-id"]) == 32
+
+
+def test_an_internal_error_is_500_json_without_a_stack_trace(
+    client_with: Callable[..., AbstractContextManager[TestClient]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_predict(self: Model, features: object) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(Model, "predict", broken_predict)
+    with client_with() as broken:
+        response = broken.post("/invocations", json={"instances": [IRIS_ROW]}, headers={"x-request-id": "bug-1"})
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal error (request id bug-1)"}
+    assert "secret" not in response.text
+    assert "Traceback" not in response.text

@@ -1,10 +1,11 @@
 """Serving benchmark: our model server against the naive Flask + scikit-learn baseline, in one run, with wrk.
 
-Measures, for both servers on this machine: /invocations with one row at 1 and 16 connections (req/s, p50,
-p99, errors), 1000-row batches (rows/s), cold start (process start -> first 200 on /ping) and, when a docker
-engine answers, container cold start and image size with both images built from the same base image.
+Measures, for both servers on this machine: /invocations with one row at 1 and 16 connections (req/s,
+p50, p99, errors) and 1000-row batches (rows/s), each the median of several rounds; cold start (process
+start -> first 200 on /ping); and, when a docker engine answers, container cold start and image size with
+both images built from the same base image.
 
-    python -m benchmarks.serving [--duration 10] [--base-image local/python-base:bookworm] [--no-images]
+    python -m benchmarks.serving [--duration 8] [--rounds 3] [--base-image IMAGE] [--no-images]
 
 Scenarios alternate between the two servers so that drift in machine load hits both alike.
 """
@@ -195,7 +196,25 @@ def servers(model_pickle: Path) -> tuple[ServerUnderTest, ServerUnderTest]:
     return baseline, ours
 
 
-def process_benchmarks(work: Path, duration_s: int, cold_starts: int) -> tuple[list[LoadResult], dict[str, Any]]:
+def median_result(rounds: list[LoadResult]) -> LoadResult:
+    """Per-metric median over rounds (errors summed): one unlucky scheduling burst does not decide a number."""
+    first = rounds[0]
+    return LoadResult(
+        server=first.server,
+        scenario=first.scenario,
+        rows_per_request=first.rows_per_request,
+        connections=first.connections,
+        requests_per_s=statistics.median(r.requests_per_s for r in rounds),
+        rows_per_s=statistics.median(r.rows_per_s for r in rounds),
+        p50_ms=statistics.median(r.p50_ms for r in rounds),
+        p99_ms=statistics.median(r.p99_ms for r in rounds),
+        errors=sum(r.errors for r in rounds),
+    )
+
+
+def process_benchmarks(
+    work: Path, duration_s: int, rounds: int, cold_starts: int
+) -> tuple[list[LoadResult], list[LoadResult], dict[str, Any]]:
     """Load and cold-start measurements of both servers as local processes."""
     model_pickle = work / "model.pkl"
     pickle_baseline_model(model_pickle)
@@ -216,7 +235,7 @@ def process_benchmarks(work: Path, duration_s: int, cold_starts: int) -> tuple[l
         }
 
     scenarios = [("1 row, c=1", 1, 1), ("1 row, c=16", 1, 16), (f"{BATCH_ROWS} rows, c=4", BATCH_ROWS, 4)]
-    results: list[LoadResult] = []
+    every_round: list[LoadResult] = []
     ports = {server.name: free_port() for server in pair}
     with (
         running(pair[0], ports[pair[0].name], work / "baseline.log"),
@@ -224,13 +243,19 @@ def process_benchmarks(work: Path, duration_s: int, cold_starts: int) -> tuple[l
     ):
         for server in pair:  # warm-up: first requests, lazy imports, connection set-up
             run_wrk(f"http://127.0.0.1:{ports[server.name]}/invocations", bodies[1], script, 4, 2)
-        for scenario, rows, connections in scenarios:
-            for server in pair:
-                url = f"http://127.0.0.1:{ports[server.name]}/invocations"
-                summary = run_wrk(url, bodies[rows], script, connections, duration_s)
-                results.append(load_result(server.name, scenario, rows, connections, summary))
-                print(json.dumps(asdict(results[-1])), flush=True)
-    return results, cold
+        for _ in range(rounds):
+            for scenario, rows, connections in scenarios:
+                for server in pair:
+                    url = f"http://127.0.0.1:{ports[server.name]}/invocations"
+                    summary = run_wrk(url, bodies[rows], script, connections, duration_s)
+                    every_round.append(load_result(server.name, scenario, rows, connections, summary))
+                    print(json.dumps(asdict(every_round[-1])), flush=True)
+    medians = [
+        median_result([r for r in every_round if (r.server, r.scenario) == (server.name, scenario)])
+        for scenario, _, _ in scenarios
+        for server in pair
+    ]
+    return medians, every_round, cold
 
 
 def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -300,6 +325,7 @@ def machine() -> dict[str, Any]:
         "os": platform.platform(),
         "python": platform.python_version(),
         "wrk": wrk_version[0] if wrk_version else "wrk",
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
 
@@ -357,7 +383,8 @@ def markdown(results: list[LoadResult], cold: dict[str, Any], images: dict[str, 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
+    parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run (default 8)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every scenario; medians reported (default 3)")
     parser.add_argument("--cold-starts", type=int, default=5, help="process cold starts per server (default 5)")
     parser.add_argument(
         "--base-image", default=None, help=f"default {LOCAL_BASE_IMAGE} if present, else {OFFICIAL_BASE_IMAGE}"
@@ -365,9 +392,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-images", action="store_true", help="skip docker image size and container cold start")
     args = parser.parse_args(argv)
 
+    started_on = machine()
     with tempfile.TemporaryDirectory(prefix="serving-bench-") as scratch:
         work = Path(scratch)
-        results, cold = process_benchmarks(work, args.duration, args.cold_starts)
+        results, every_round, cold = process_benchmarks(work, args.duration, args.rounds, args.cold_starts)
         images = None
         if args.no_images:
             print("image benchmarks skipped (--no-images)")
@@ -382,8 +410,9 @@ def main(argv: list[str] | None = None) -> int:
             images = image_benchmarks(work, base, runs=3)
 
     report = {
-        "machine": machine(),
+        "machine": {**started_on, "load_average_1m_at_end": machine()["load_average_1m"]},
         "load": [asdict(r) for r in results],
+        "load_rounds": [asdict(r) for r in every_round],
         "cold_start": cold,
         "images": images,
         "summary": ratios(results, cold, images),

@@ -26,7 +26,8 @@ def test_cdk_json_carries_the_recommended_feature_flags_of_the_pinned_cli(tmp_pa
 
 def test_readme_documents_every_configuration_key() -> None:
     readme = (PROJECT_ROOT / "README.md").read_text()
-    documented = set(re.findall(r"^\| `([a-z_.]+)` \|", readme, flags=re.MULTILINE))
+    configuration = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([a-z_.]+)` \|", configuration, flags=re.MULTILINE))
     keys = {f for f in EnvironmentSettings.model_fields if f not in ("name", "lifecycle")}
     keys |= {f"lifecycle.{f}" for f in LifecycleSettings.model_fields}
     keys |= {f"github.{f}" for f in GitHubSettings.model_fields}

@@ -26,6 +26,7 @@ DEFAULT_TIMEOUT_SECONDS = 900.0
 HOSTS_FILE = Path("/etc/hosts")
 # The function runs as this unprivileged user, as on AWS; only the set-up (hosts entries) needs root.
 FUNCTION_UID = 993
+STDERR_FD = 2
 
 
 class Invocation:
@@ -132,8 +133,8 @@ def invoke(bootstrap: list[str], event: bytes, timeout_seconds: float, user: int
     process = subprocess.Popen(
         bootstrap,
         env=environment,
-        stdout=sys.stderr,
-        stderr=sys.stderr,
+        stdout=STDERR_FD,  # the runtime's own output is log, never the result line
+        stderr=STDERR_FD,
         user=user,
         group=user,
         extra_groups=None if user is None else [],

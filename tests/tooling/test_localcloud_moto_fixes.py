@@ -1,0 +1,55 @@
+"""The fixes that make moto behave like CloudFormation for our stacks (pure parts)."""
+
+from types import SimpleNamespace
+from typing import Any
+
+from tooling.localcloud.moto_fixes_cloudformation import previous_values_as_defaults, update_event
+from tooling.localcloud.moto_fixes_ecr import api_shaped
+
+
+def test_update_events_carry_new_and_old_properties_and_keep_the_physical_id() -> None:
+    original = SimpleNamespace(
+        stack_id="arn:aws:cloudformation:us-east-1:123456789012:stack/s/1",
+        region_name="us-east-1",
+        logical_id="Copy",
+        physical_resource_id="copy-1",
+        resource_type="Custom::CDKECRDeployment",
+        properties={"ServiceToken": "arn:fn", "DestImage": "repo:old"},
+    )
+    event = update_event(original, {"ServiceToken": "arn:fn", "DestImage": "repo:new"}, "request-2")  # type: ignore[arg-type]
+    assert event["RequestType"] == "Update"
+    assert event["PhysicalResourceId"] == "copy-1"
+    assert event["ResourceProperties"]["DestImage"] == "repo:new"
+    assert event["OldResourceProperties"]["DestImage"] == "repo:old"
+    assert event["ResponseURL"].endswith("/cloudformation_us-east-1/cfnresponse?stack=" + original.stack_id)
+
+
+def test_use_previous_value_falls_back_to_the_template_default_only_when_unknown() -> None:
+    template = {"Parameters": {"BootstrapVersion": {"Default": "/cdk-bootstrap/hnb659fds/version"}, "Other": {}}}
+    incoming: list[dict[str, Any]] = [
+        {"ParameterKey": "BootstrapVersion", "UsePreviousValue": True},
+        {"ParameterKey": "Other", "UsePreviousValue": True},
+        {"ParameterKey": "Given", "ParameterValue": "x"},
+    ]
+    resolved = previous_values_as_defaults(incoming, {"Other": "kept"}, template)
+    assert resolved == [
+        {"ParameterKey": "BootstrapVersion", "ParameterValue": "/cdk-bootstrap/hnb659fds/version"},
+        {"ParameterKey": "Other", "UsePreviousValue": True},
+        {"ParameterKey": "Given", "ParameterValue": "x"},
+    ]
+
+
+def test_repository_properties_are_translated_to_the_api_spelling_once() -> None:
+    properties = {
+        "RepositoryName": "model-serving",
+        "EncryptionConfiguration": {"EncryptionType": "KMS", "KmsKey": "arn:aws:kms:us-east-1:123456789012:key/k"},
+        "ImageScanningConfiguration": {"ScanOnPush": True},
+    }
+    shaped = api_shaped(properties)
+    assert shaped["EncryptionConfiguration"] == {
+        "encryptionType": "KMS",
+        "kmsKey": "arn:aws:kms:us-east-1:123456789012:key/k",
+    }
+    assert shaped["ImageScanningConfiguration"] == {"scanOnPush": True}
+    assert api_shaped(shaped) == shaped
+    assert properties["ImageScanningConfiguration"] == {"ScanOnPush": True}  # the input is not modified

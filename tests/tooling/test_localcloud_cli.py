@@ -15,7 +15,7 @@ from tooling.localcloud.system_deps import moto_requirement
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("command", ["install-deps", "base-image", "deploy", "diff", "destroy", "down"])
+@pytest.mark.parametrize("command", ["install-deps", "engine", "base-image", "deploy", "diff", "destroy", "down"])
 def test_every_make_target_has_its_local_subcommand(command: str) -> None:
     args = build_parser().parse_args(["local", command])
     assert callable(args.handler)

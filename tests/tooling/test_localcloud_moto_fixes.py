@@ -1,8 +1,14 @@
 """The fixes that make moto behave like CloudFormation for our stacks (pure parts)."""
 
+import uuid
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+from moto.logs.exceptions import ResourceAlreadyExistsException
+from moto.logs.models import LogGroup, logs_backends
+
+from tooling.localcloud import moto_fixes_logs
 from tooling.localcloud.moto_fixes_cloudformation import previous_values_as_defaults, update_event
 from tooling.localcloud.moto_fixes_ecr import api_shaped
 
@@ -53,3 +59,20 @@ def test_repository_properties_are_translated_to_the_api_spelling_once() -> None
     assert shaped["ImageScanningConfiguration"] == {"scanOnPush": True}
     assert api_shaped(shaped) == shaped
     assert properties["ImageScanningConfiguration"] == {"ScanOnPush": True}  # the input is not modified
+
+
+def test_a_log_group_made_by_a_first_invocation_is_adopted_but_no_other(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(LogGroup, "create_from_cloudformation_json", classmethod(moto_fixes_logs._created))
+    backend = logs_backends["123456789012"]["us-east-1"]
+    implicit, retained = f"/aws/lambda/implicit-{uuid.uuid4()}", f"/aws/lambda/retained-{uuid.uuid4()}"
+    backend.ensure_log_group(implicit)  # what moto's Lambda does when an invocation starts
+    backend.create_log_group(retained, {}, RetentionInDays=731)  # a group kept from an earlier stack
+
+    def create(name: str) -> LogGroup:
+        template = {"Properties": {"LogGroupName": name, "RetentionInDays": 30}}
+        return LogGroup.create_from_cloudformation_json(name, template, "123456789012", "us-east-1")
+
+    adopted = create(implicit)
+    assert adopted is backend.groups[implicit] and adopted.retention_in_days == 30
+    with pytest.raises(ResourceAlreadyExistsException):
+        create(retained)

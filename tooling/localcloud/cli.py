@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Callable
 
-from tooling.localcloud import deploy, teardown
+from tooling.localcloud import deploy, docker_engine, teardown
 from tooling.localcloud.base_image import PYTHON_BASE_IMAGE, ensure_python_base_image
 from tooling.localcloud.errors import LocalCloudError
 from tooling.localcloud.state import current_state, find_project_root
@@ -36,6 +36,13 @@ def _install_deps(steps: StepRunner) -> None:
     with steps.step("System packages and moto"):
         installed = ensure_dependencies(find_project_root())
         steps.note(f"installed {', '.join(installed)}" if installed else "everything already installed")
+
+
+def _engine(steps: StepRunner) -> None:
+    state = current_state()
+    state.prepare()
+    with steps.step("Docker engine for this machine"):
+        steps.note(docker_engine.ensure_engine(state, docker_engine.MACHINE_SERVICE))
 
 
 def _base_image(steps: StepRunner) -> None:
@@ -77,6 +84,7 @@ COMMANDS: dict[str, tuple[str, Action]] = {
         "install the Debian packages and moto the local cloud needs (only what is missing)",
         _install_deps,
     ),
+    "engine": ("start dockerd if no engine answers, for the whole machine (`local down` keeps it)", _engine),
     "base-image": (_BASE_IMAGE_HELP, _base_image),
     "deploy": ("full cdk deploy of 'local/*' to the local cloud, verified; last line is a JSON summary", _deploy),
     "diff": ("cdk diff of 'local/*' against the running local cloud", _diff),

@@ -6,10 +6,12 @@ import shutil
 from pathlib import Path
 
 from tooling.localcloud import processes
-from tooling.localcloud.process import succeeds
+from tooling.localcloud.process import run, succeeds
 from tooling.localcloud.state import LocalCloudState
 
 SERVICE = "dockerd"
+# An engine started for the whole machine (`local engine`, e.g. before a test run): `local down` keeps it.
+MACHINE_SERVICE = "dockerd-machine"
 CERTS_DIRECTORY = Path("/etc/docker/certs.d")
 # host.docker.internal must be loopback: Lambda containers share the host network and reach moto there.
 DOCKERD_COMMAND = ("dockerd", "--host-gateway-ip=127.0.0.1")
@@ -20,14 +22,35 @@ def engine_running() -> bool:
     return succeeds(["docker", "version", "--format", "{{.Server.Version}}"])
 
 
-def ensure_engine(state: LocalCloudState) -> str:
-    """Reuse a running engine (never stopped by us) or start one we track; say which."""
+def ensure_engine(state: LocalCloudState, service: str = SERVICE) -> str:
+    """Reuse a running engine or start one tracked as `service`; say which.
+
+    Only an engine tracked as SERVICE is stopped by `local down`; any other is left alone.
+    """
     if engine_running():
-        return (
-            "reused (running before; left alone on down)" if processes.tracked_pid(state, SERVICE) is None else "reused"
-        )
-    processes.start(state, SERVICE, DOCKERD_COMMAND, ready=engine_running, timeout=90)
+        return "reused" if processes.tracked_pid(state, SERVICE) else "reused (not ours: left alone on down)"
+    processes.start(state, service, DOCKERD_COMMAND, ready=engine_running, timeout=90)
     return "started"
+
+
+def remove_images_of(host: str) -> list[str]:
+    """Remove local image references into the registry `host` (pushed or pulled tags and digests).
+
+    Only the names go: layers shared with the build cache stay, so the next deploy builds no slower.
+    """
+    listed = run(["docker", "image", "ls", "--digests", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}"]).stdout
+    references = []
+    for line in listed.splitlines():
+        repository, tag, digest = line.split()
+        if not repository.startswith(f"{host}/"):
+            continue
+        if tag != "<none>":
+            references.append(f"{repository}:{tag}")
+        elif digest != "<none>":
+            references.append(f"{repository}@{digest}")
+    if references:
+        run(["docker", "image", "rm", *references])
+    return references
 
 
 def trust_registry(host: str, ca_certificate: Path, directory: Path = CERTS_DIRECTORY) -> Path:

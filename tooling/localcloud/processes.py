@@ -109,8 +109,3 @@ def _reap(pid: int) -> None:
     """Collect the exit status if `pid` is our own child (started in this process), so it is not a zombie."""
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-
-
-def tracked_names(state: LocalCloudState) -> list[str]:
-    """Names of every service with a pid file."""
-    return sorted(path.stem for path in state.pids.glob("*.pid")) if state.pids.is_dir() else []

@@ -11,14 +11,16 @@ from tooling.localcloud.steps import StepRunner
 
 
 def take_down(state: LocalCloudState, steps: StepRunner) -> None:
-    """Stop our services (never a dockerd that ran before), remove the hosts line, the docker trust and
-    the registry's data (the repositories it held lived in moto's memory, which is gone now)."""
+    """Stop our services (never a dockerd that ran before), remove the image names pointing at the
+    registry, the hosts line, the docker trust and the registry's data (the repositories it held lived in
+    moto's memory, which is gone now)."""
     with steps.step("Stop the local cloud's processes"):
         for name in SERVICES:
+            if name == docker_engine.SERVICE and docker_engine.engine_running():
+                removed_images = docker_engine.remove_images_of(registry.HOST)
+                steps.note(f"docker: removed {len(removed_images)} image names of {registry.HOST}")
             stopped = processes.stop(state, name)
             steps.note(f"{name}: {'stopped' if stopped else 'not running (or not ours)'}")
-        for name in processes.tracked_names(state):  # anything else a pid file names
-            processes.stop(state, name)
     with steps.step("Undo machine changes"):
         removed = hosts.remove_hosts()
         steps.note(f"/etc/hosts: removed {', '.join(removed) if removed else 'nothing'}")

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from config import EnvironmentSettings, LifecycleSettings
 from tooling.localcloud import aws
 from tooling.localcloud.errors import LocalCloudError
@@ -142,12 +144,15 @@ def stack_outputs(endpoint_url: str, stack: str) -> dict[str, str]:
 
 def copy_function_log_group(endpoint_url: str) -> str | None:
     """The log group of the image-copy Lambda of the image stack (None before it exists)."""
-    cloudformation = aws.client("cloudformation", endpoint_url)
     try:
-        resources = cloudformation.describe_stack_resources(StackName=IMAGE_STACK)["StackResources"]
-    except cloudformation.exceptions.ClientError:
+        resources = aws.client("cloudformation", endpoint_url).describe_stack_resources(StackName=IMAGE_STACK)
+    except (BotoCoreError, ClientError):
         return None
-    functions = [r["PhysicalResourceId"] for r in resources if r.get("ResourceType") == "AWS::Lambda::Function"]
+    functions = [
+        resource["PhysicalResourceId"]
+        for resource in resources["StackResources"]
+        if resource.get("ResourceType") == "AWS::Lambda::Function"
+    ]
     return f"/aws/lambda/{functions[0]}" if functions else None
 
 
@@ -164,13 +169,16 @@ def log_streams(endpoint_url: str, log_group: str | None) -> list[dict[str, Any]
 
 
 def latest_log(endpoint_url: str, log_group: str | None) -> str:
-    """The last lines of the newest invocation's log, for a failure message."""
-    streams = log_streams(endpoint_url, log_group)
-    if not streams:
-        return "(the copy Lambda has not written a log)"
-    events = aws.client("logs", endpoint_url).get_log_events(
-        logGroupName=log_group, logStreamName=streams[0]["logStreamName"]
-    )["events"]
+    """The last lines of the newest invocation's log, for a failure message (never raises)."""
+    try:
+        streams = log_streams(endpoint_url, log_group)
+        if not streams:
+            return "(the copy Lambda has not written a log)"
+        events = aws.client("logs", endpoint_url).get_log_events(
+            logGroupName=log_group, logStreamName=streams[0]["logStreamName"]
+        )["events"]
+    except (BotoCoreError, ClientError) as error:
+        return f"(the copy Lambda's log could not be read: {error})"
     return "\n".join(event["message"] for event in events[-_LOG_LINES:])
 
 

@@ -1,6 +1,6 @@
 """Where the local cloud keeps what it makes: `.local-cloud/` in the project (gitignored).
 
-Pid files, logs, the local CA, the registry's storage and the last deploy's outputs live there, so
+Pid files, logs, the local CA, the registry's storage and the local cloud assembly live there, so
 `local down` knows exactly what to stop and remove, and nothing leaks into the tracked tree.
 """
 
@@ -48,10 +48,6 @@ class LocalCloudState:
     @property
     def registry_storage(self) -> Path:
         return self.directory / "registry"
-
-    @property
-    def cdk_outputs(self) -> Path:
-        return self.directory / "outputs.json"
 
     @property
     def cdk_out(self) -> Path:

@@ -17,11 +17,14 @@ from tooling.localcloud.system_deps import ensure_dependencies
 Action = Callable[[StepRunner], None]
 
 
-def _run(action: Action) -> Callable[[argparse.Namespace], int]:
-    """Run `action` with progress on stdout; a LocalCloudError becomes a message and exit status 1."""
+def _run(action: Action, *, progress_on_stderr: bool) -> Callable[[argparse.Namespace], int]:
+    """Run `action` with step progress; a LocalCloudError becomes a message and exit status 1.
+
+    Commands whose stdout is a result (an image name) show their progress on stderr.
+    """
 
     def handler(_: argparse.Namespace) -> int:
-        steps = StepRunner()
+        steps = StepRunner(out=sys.stderr if progress_on_stderr else sys.stdout)
         try:
             action(steps)
         except LocalCloudError as error:
@@ -78,6 +81,7 @@ def _down(steps: StepRunner) -> None:
     teardown.take_down(current_state(), steps)
 
 
+PRINTS_A_RESULT = frozenset({"base-image"})
 _BASE_IMAGE_HELP = f"make or reuse the image {PYTHON_BASE_IMAGE} from Debian packages and print its name"
 COMMANDS: dict[str, tuple[str, Action]] = {
     "install-deps": (
@@ -98,4 +102,5 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     local = subparsers.add_parser("local", help="the account-free local cloud (no AWS account needed)")
     commands = local.add_subparsers(dest="local_command", required=True, metavar="COMMAND")
     for name, (help_text, action) in COMMANDS.items():
-        commands.add_parser(name, help=help_text, description=help_text).set_defaults(handler=_run(action))
+        handler = _run(action, progress_on_stderr=name in PRINTS_A_RESULT)
+        commands.add_parser(name, help=help_text, description=help_text).set_defaults(handler=handler)

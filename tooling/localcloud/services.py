@@ -1,4 +1,4 @@
-"""Bring the local cloud up (reusing whatever already runs) and take it down again."""
+"""Bring the local cloud up, reusing whatever already runs."""
 
 from __future__ import annotations
 

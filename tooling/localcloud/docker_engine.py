@@ -68,4 +68,6 @@ def untrust_registry(host: str, directory: Path = CERTS_DIRECTORY) -> bool:
     if not target.exists():
         return False
     shutil.rmtree(target)
+    if not any(directory.iterdir()):
+        directory.rmdir()  # made by trust_registry; docker does not need it
     return True

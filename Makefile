@@ -49,6 +49,7 @@ unit: setup ## Fast tests: CDK assertions, snapshots, policy checks, model serve
 
 test: setup ## Every test, the local-cloud end-to-end deploy included (what CI runs)
 	$(PY) -m tooling local install-deps
+	$(PY) -m tooling local engine
 	$(PY) -m pytest -q
 
 lint: setup ## ruff and mypy

@@ -18,21 +18,42 @@ DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024
 DEFAULT_MAX_BATCH_ROWS = 10_000
 DEFAULT_GRACEFUL_TIMEOUT_S = 20.0
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+PROC_SELF_CGROUP = Path("/proc/self/cgroup")
 
 
 class SettingsError(ValueError):
     """An environment variable holds a value the server cannot use."""
 
 
-def _cgroup_v2_cpus(cgroup_root: Path) -> float | None:
-    """CPUs allowed by cgroup v2 ``cpu.max`` ("max 100000" means unlimited)."""
-    cpu_max = cgroup_root / "cpu.max"
-    if not cpu_max.is_file():
-        return None
-    quota, _, period = cpu_max.read_text(encoding="ascii").strip().partition(" ")
-    if quota == "max" or not period:
-        return None
-    return int(quota) / int(period)
+def _own_cgroup_v2_dir(cgroup_root: Path, proc_cgroup: Path) -> Path:
+    """This process's cgroup v2 directory ("0::/path" in /proc/self/cgroup); the root if unknown.
+
+    Inside a container with its own cgroup namespace the path is "/", so the root's cpu.max is the
+    container's limit; without one the path names the container's cgroup.
+    """
+    try:
+        lines = proc_cgroup.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return cgroup_root
+    own = next((line[3:] for line in lines if line.startswith("0::")), "/")
+    directory = cgroup_root / own.lstrip("/")
+    return directory if directory.is_dir() else cgroup_root
+
+
+def _cgroup_v2_cpus(cgroup_root: Path, proc_cgroup: Path) -> float | None:
+    """CPUs allowed by cgroup v2 ``cpu.max`` ("max 100000" means unlimited): the smallest quota from
+    this process's cgroup up to the root, since every ancestor caps its children."""
+    directory = _own_cgroup_v2_dir(cgroup_root, proc_cgroup)
+    quotas = []
+    for candidate in (directory, *directory.parents):
+        cpu_max = candidate / "cpu.max"
+        if cpu_max.is_file():
+            quota, _, period = cpu_max.read_text(encoding="ascii").strip().partition(" ")
+            if quota != "max" and period:
+                quotas.append(int(quota) / int(period))
+        if candidate == cgroup_root:
+            break
+    return min(quotas, default=None)
 
 
 def _cgroup_v1_cpus(cgroup_root: Path) -> float | None:
@@ -47,10 +68,10 @@ def _cgroup_v1_cpus(cgroup_root: Path) -> float | None:
     return None
 
 
-def available_cpus(cgroup_root: Path = CGROUP_ROOT) -> int:
+def available_cpus(cgroup_root: Path = CGROUP_ROOT, proc_cgroup: Path = PROC_SELF_CGROUP) -> int:
     """Whole CPUs this process may use: the cgroup quota (v2 or v1), capped by the CPU affinity mask."""
     affinity = len(os.sched_getaffinity(0))
-    quota = _cgroup_v2_cpus(cgroup_root)
+    quota = _cgroup_v2_cpus(cgroup_root, proc_cgroup)
     if quota is None:
         quota = _cgroup_v1_cpus(cgroup_root)
     if quota is None:

@@ -112,3 +112,28 @@ def test_sagemaker_variables_apply_when_ours_are_unset(tmp_path: Path) -> None:
 def test_bad_values_name_the_variable(tmp_path: Path, env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Settings.from_env(env=env, cgroup_root=tmp_path)
+
+
+@pytest.mark.skipif(HOST_CPUS < 2, reason="needs at least 2 CPUs in the affinity mask to see a quota below it")
+def test_cgroup_v2_reads_the_own_cgroup_and_its_ancestors(tmp_path: Path) -> None:
+    """Without a cgroup namespace the quota sits on the process's own cgroup, or on an ancestor."""
+    root = tmp_path / "cgroup"
+    own = root / "system.slice" / "task.scope"
+    own.mkdir(parents=True)
+    cgroup_v2(root, "max 100000")
+    proc_cgroup = tmp_path / "proc-self-cgroup"
+    proc_cgroup.write_text("0::/system.slice/task.scope\n")
+    assert available_cpus(root, proc_cgroup) == HOST_CPUS
+
+    cgroup_v2(own, "100000 100000")
+    assert available_cpus(root, proc_cgroup) == 1
+
+    cgroup_v2(own, f"{HOST_CPUS * 100_000} 100000")
+    cgroup_v2(root / "system.slice", "100000 100000")
+    assert available_cpus(root, proc_cgroup) == 1
+
+
+def test_an_unknown_own_cgroup_falls_back_to_the_root(tmp_path: Path) -> None:
+    proc_cgroup = tmp_path / "proc-self-cgroup"
+    proc_cgroup.write_text("0::/gone\n")
+    assert available_cpus(cgroup_v2(tmp_path, "50000 100000"), proc_cgroup) == 1

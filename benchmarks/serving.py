@@ -391,6 +391,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-images", action="store_true", help="skip docker image size and container cold start")
     args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: `apt-get install wrk` (Debian package) and run again", file=sys.stderr)
+        return 1
 
     started_on = machine()
     with tempfile.TemporaryDirectory(prefix="serving-bench-") as scratch:

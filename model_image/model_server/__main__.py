@@ -13,8 +13,14 @@ import sys
 
 
 def serve() -> int:
-    """Run uvicorn (httptools + uvloop) with the settings from the environment; SIGTERM drains, exits 0."""
+    """Run uvicorn (httptools + uvloop) with the settings from the environment.
+
+    Exit status: 0 after a drained SIGTERM (a normal stop for ECS and SageMaker), 2 for bad settings,
+    3 when a worker cannot start (for example, the model fails verification).
+    """
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
 
     from .logging_setup import log_config
     from .settings import Settings, SettingsError
@@ -24,9 +30,7 @@ def serve() -> int:
     except SettingsError as error:
         print(f"model_server: {error}", file=sys.stderr)
         return 2
-    # uvicorn re-raises the signal it shut down on; a drained SIGTERM is a clean stop, so exit 0.
-    signal.signal(signal.SIGTERM, lambda *_: None)
-    uvicorn.run(
+    config = uvicorn.Config(
         "model_server.app:create_app",
         factory=True,
         host=settings.host,
@@ -42,7 +46,17 @@ def serve() -> int:
         timeout_keep_alive=75,
         timeout_graceful_shutdown=int(settings.graceful_timeout_s),
     )
-    return 0
+    if settings.workers == 1:
+        # uvicorn re-raises the signal it shut down on; a drained SIGTERM is a clean stop, so exit 0.
+        signal.signal(signal.SIGTERM, lambda *_: None)
+        server = uvicorn.Server(config)
+        server.run()
+        return 0 if server.started else STARTUP_FAILURE
+    # What uvicorn.run does for several workers, keeping the supervisor to read its workers' exit codes:
+    # uvicorn.run itself returns normally even when every worker failed to start.
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    return STARTUP_FAILURE if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes) else 0
 
 
 def healthcheck(timeout_s: float = 2.0) -> int:

@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from . import routes_sagemaker, routes_v2
 from .middleware import AccessLogMiddleware, BodySizeLimitMiddleware
-from .model import Model
+from .model import Model, ModelLoadError
 from .processing import RequestError
 from .responses import error_response
 from .settings import Settings
@@ -54,7 +54,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.model = Model.load(settings.model_dir, threads=settings.ort_threads)
+        try:
+            app.state.model = Model.load(settings.model_dir, threads=settings.ort_threads)
+        except ModelLoadError as error:
+            logger.error("cannot serve: %s", error, extra={"model_dir": str(settings.model_dir)})
+            raise
         meta = app.state.model.metadata
         logger.info(
             "model loaded",

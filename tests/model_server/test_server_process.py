@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -112,3 +113,22 @@ def test_serves_predictions_logs_json_and_drains_on_sigterm(server: tuple[subpro
     drained = [line for line in access if line["request_id"] == "in-flight-1"]
     assert drained and drained[0]["status"] == 200
     assert healthcheck(port) == 1
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_model_that_fails_verification_stops_the_server_with_an_error(tmp_path: Path, workers: int) -> None:
+    shutil.copytree(MODEL_IMAGE_DIR / "model", tmp_path / "model")
+    (tmp_path / "model" / "iris.onnx").write_bytes(b"not the trained model")
+    env = {**os.environ, "PORT": str(free_port()), "WORKERS": str(workers), "MODEL_DIR": str(tmp_path / "model")}
+    completed = subprocess.run(
+        [sys.executable, "-m", "model_server", "serve"],
+        cwd=MODEL_IMAGE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 3
+    errors = [json.loads(line) for line in completed.stdout.splitlines() if '"cannot serve' in line]
+    assert errors and "sha256 of" in errors[0]["message"]

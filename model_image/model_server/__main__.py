@@ -7,6 +7,7 @@ SageMaker starts containers with the argument ``serve``; ``docker run IMAGE`` wi
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -28,7 +29,7 @@ def serve() -> int:
     try:
         settings = Settings.from_env()
     except SettingsError as error:
-        print(f"model_server: {error}", file=sys.stderr)
+        print(json.dumps({"level": "error", "logger": "model_server", "message": f"invalid setting: {error}"}))
         return 2
     config = uvicorn.Config(
         "model_server.app:create_app",

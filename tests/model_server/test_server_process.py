@@ -132,3 +132,17 @@ def test_a_model_that_fails_verification_stops_the_server_with_an_error(tmp_path
     assert completed.returncode == 3
     errors = [json.loads(line) for line in completed.stdout.splitlines() if '"cannot serve' in line]
     assert errors and "sha256 of" in errors[0]["message"]
+
+
+def test_an_invalid_setting_exits_2_naming_the_variable() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "model_server", "serve"],
+        cwd=MODEL_IMAGE_DIR,
+        env={**os.environ, "MAX_BATCH_ROWS": "lots"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert "MAX_BATCH_ROWS='lots' is not an integer" in json.loads(completed.stdout)["message"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import sys
@@ -45,7 +46,7 @@ def serve() -> int:
         log_level=settings.log_level,
         server_header=False,
         timeout_keep_alive=75,
-        timeout_graceful_shutdown=int(settings.graceful_timeout_s),
+        timeout_graceful_shutdown=math.ceil(settings.graceful_timeout_s),
     )
     if settings.workers == 1:
         # uvicorn re-raises the signal it shut down on; a drained SIGTERM is a clean stop, so exit 0.

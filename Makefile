@@ -44,8 +44,8 @@ diff: setup ## cdk diff one environment against its AWS account: make diff ENV=s
 deploy: setup ## cdk deploy one environment to its AWS account: make deploy ENV=dev
 	$(CDK) deploy '$(ENV)/*' --require-approval broadening
 
-unit: setup ## Fast tests: CDK assertions, snapshots, policy checks, model server
-	$(PY) -m pytest -m "not e2e" -q
+unit: setup ## Fast tests, no docker: CDK assertions, snapshots, policy checks, model server, tooling
+	$(PY) -m pytest -m "not e2e and not image" -q
 
 test: setup ## Every test, the local-cloud end-to-end deploy included (what CI runs)
 	$(PY) -m tooling local install-deps

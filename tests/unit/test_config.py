@@ -2,7 +2,6 @@
 
 import copy
 import json
-import os
 import subprocess
 import sys
 from typing import Any
@@ -11,6 +10,7 @@ import pytest
 
 from config import ConfigError, load_settings
 from tests.unit.cdk_app import PROJECT_ROOT, project_context
+from tooling.cdk_environment import cdk_cli_environment
 
 
 def environments() -> dict[str, Any]:
@@ -131,12 +131,7 @@ def test_app_prints_one_line_per_problem_and_synthesizes_nothing(tmp_path: Any) 
     context = project_context()
     context["environments"]["prod"]["removal_policy"] = "destroy"
     context["environments"]["dev"]["account"] = "abc"
-    env = {
-        **os.environ,
-        "CDK_CONTEXT_JSON": json.dumps(context),
-        "CDK_OUTDIR": str(tmp_path),
-        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
-    }
+    env = {**cdk_cli_environment(PROJECT_ROOT), "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path)}
     result = subprocess.run(
         [sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120
     )

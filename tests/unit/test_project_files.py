@@ -1,13 +1,13 @@
 """Guards on project files that drift silently: feature flags, documented configuration keys."""
 
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
 
 from config.settings import EnvironmentSettings, GitHubSettings, LifecycleSettings
 from tests.unit.cdk_app import PROJECT_ROOT
+from tooling.cdk_environment import cdk_cli_environment
 
 
 def test_cdk_json_carries_the_recommended_feature_flags_of_the_pinned_cli(tmp_path: Path) -> None:
@@ -16,7 +16,7 @@ def test_cdk_json_carries_the_recommended_feature_flags_of_the_pinned_cli(tmp_pa
         cwd=tmp_path,
         check=True,
         capture_output=True,
-        env={**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1", "CDK_DISABLE_VERSION_CHECK": "1"},
+        env=cdk_cli_environment(PROJECT_ROOT),
         timeout=120,
     )
     recommended = json.loads((tmp_path / "cdk.json").read_text())["context"]

@@ -6,6 +6,7 @@ import os
 import subprocess
 from collections.abc import Sequence
 
+from tooling.cdk_environment import cdk_cli_environment
 from tooling.localcloud.errors import LocalCloudError
 from tooling.localcloud.safety import fake_aws_environment
 from tooling.localcloud.state import LocalCloudState
@@ -20,15 +21,8 @@ class CdkCli:
     def __init__(self, state: LocalCloudState, endpoint_url: str, base_image: str | None) -> None:
         self._state = state
         self._base_image = base_image
-        self._environment = fake_aws_environment(endpoint_url)
-        self._environment.update(
-            {
-                "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
-                "CDK_DISABLE_VERSION_CHECK": "1",
-                "CDK_DISABLE_CLI_TELEMETRY": "true",
-                "CI": os.environ.get("CI", "true"),  # no interactive progress bars in logs
-            }
-        )
+        self._environment = fake_aws_environment(endpoint_url, cdk_cli_environment(state.root))
+        self._environment["CI"] = os.environ.get("CI", "true")  # no interactive progress bars in logs
 
     @property
     def executable(self) -> str:

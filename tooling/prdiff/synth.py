@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from tooling.cdk_environment import cdk_cli_environment
+
 # Installed dependencies are reused by the base checkout instead of being installed a second time.
 _SHARED_INSTALLS = (".venv", "node_modules")
 # Cached context lookups: the base revision must see the same values as the working tree.
 _CONTEXT_CACHE = "cdk.context.json"
-_QUIET_CLI_ENVIRONMENT = {
-    "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
-    "CDK_DISABLE_VERSION_CHECK": "1",
-    "CDK_DISABLE_CLI_TELEMETRY": "true",
-}
 _ERROR_TAIL_LINES = 25
-# jsii prints a boxed Node end-of-life banner on every run; it would hide the real error.
-_BANNER_LINE = re.compile(r"^b'!!")
 
 
 class SynthError(RuntimeError):
@@ -32,13 +25,13 @@ def _run(command: Sequence[str], cwd: Path, what: str) -> str:
     result = subprocess.run(
         command,
         cwd=cwd,
-        env={**os.environ, **_QUIET_CLI_ENVIRONMENT},
+        env=cdk_cli_environment(cwd),
         capture_output=True,
         text=True,
         check=False,
     )
     if result.returncode != 0:
-        output = [line for line in (result.stderr or result.stdout).splitlines() if not _BANNER_LINE.match(line)]
+        output = (result.stderr or result.stdout).splitlines()
         tail = "\n".join(output[-_ERROR_TAIL_LINES:])
         raise SynthError(f"{what} failed (exit {result.returncode}):\n{tail}")
     return result.stdout

@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """CDK entry point: read the configuration once, fail fast on bad values, then build one Stage per environment."""
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -9,27 +8,18 @@ from typing import Any
 from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 
-from config import AppSettings, ConfigError, load_settings
+from config import AppSettings, ConfigError
+from config.project import load_project_settings
 from stacks import ModelDeliveryStage
 from stacks.delivery_roles_stack import delivery_roles_per_account
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 IMAGE_DIRECTORY = PROJECT_ROOT / "model_image"
-MODEL_METADATA = IMAGE_DIRECTORY / "model" / "metadata.json"
 
 
 def read_settings(app: App) -> AppSettings:
     """Everything the stacks need, validated before a single construct exists."""
-    try:
-        model_version = json.loads(MODEL_METADATA.read_text())["version"]
-    except (OSError, ValueError, KeyError) as error:
-        raise ConfigError([f"{MODEL_METADATA.relative_to(PROJECT_ROOT)}: no readable 'version' ({error})"]) from None
-    return load_settings(
-        app.node.try_get_context("environments"),
-        model_version=model_version,
-        github=app.node.try_get_context("github"),
-        base_image_override=app.node.try_get_context("base_image"),
-    )
+    return load_project_settings(PROJECT_ROOT, app.node.try_get_context)
 
 
 def build(app: App, settings: AppSettings) -> dict[str, ModelDeliveryStage]:

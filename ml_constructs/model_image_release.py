@@ -10,6 +10,8 @@ from aws_cdk import aws_ssm as ssm
 from cdk_ecr_deployment import DockerImageName, ECRDeployment
 from constructs import Construct
 
+from ml_constructs.image_tag import deploy_tag
+
 # The copy function and its log group are vendored by cdk-ecr-deployment: these checkov findings concern
 # how they are built, which this app does not control; each is answered on the resource itself.
 CHECKOV_SKIPS: dict[type[CfnResource], tuple[tuple[str, str], ...]] = {
@@ -23,7 +25,6 @@ CHECKOV_SKIPS: dict[type[CfnResource], tuple[tuple[str, str], ...]] = {
         ("CKV_AWS_158", "Holds only image-copy progress lines (image names, digests), no data worth a CMK."),
     ),
 }
-HASH_CHARS_IN_TAG = 12
 
 
 class ModelImageRelease(Construct):
@@ -54,7 +55,7 @@ class ModelImageRelease(Construct):
             platform=ecr_assets.Platform.custom(platform),
             build_args={"BASE_IMAGE": base_image} if base_image else None,
         )
-        self.image_tag = f"{model_version}-{self.asset.asset_hash[:HASH_CHARS_IN_TAG]}"
+        self.image_tag = deploy_tag(model_version, self.asset.asset_hash)
         self.image_uri = f"{repository.repository_uri}:{self.image_tag}"
 
         copy_role = self._copy_role(repository)

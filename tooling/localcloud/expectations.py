@@ -1,7 +1,7 @@
 """What a local deploy must produce, from the project's own configuration and cloud assembly.
 
-The settings come from the app's config loader (the same validation `cdk synth` runs), the image tag rule
-from the contract: `<model version>-<first 12 chars of the image asset hash>`.
+The settings come from the app's config loader (the same validation `cdk synth` runs), the image tag from
+the rule the construct applies (`ml_constructs.image_tag`).
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from config import EnvironmentSettings, load_settings
+from config import EnvironmentSettings
+from config.project import load_project_settings
+from ml_constructs.image_tag import deploy_tag
 from tooling.localcloud.errors import LocalCloudError
 
 ENVIRONMENT = "local"
-MODEL_METADATA = Path("model_image") / "model" / "metadata.json"
-HASH_CHARS_IN_TAG = 12
 
 
 @dataclass(frozen=True)
@@ -29,14 +29,13 @@ class Expected:
 
     @property
     def tag(self) -> str:
-        return f"{self.model_version}-{self.asset_tag[:HASH_CHARS_IN_TAG]}"
+        return deploy_tag(self.model_version, self.asset_tag)
 
 
 def load_local_settings(root: Path) -> tuple[EnvironmentSettings, str]:
     """The `local` environment's validated settings and the model version, read as app.py reads them."""
     context = json.loads((root / "cdk.json").read_text())["context"]
-    version = json.loads((root / MODEL_METADATA).read_text())["version"]
-    settings = load_settings(context["environments"], model_version=version)
+    settings = load_project_settings(root, context.get)
     return settings.environment(ENVIRONMENT), settings.model_version
 
 

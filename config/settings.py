@@ -1,5 +1,6 @@
 """Pydantic models of cdk.json's `environments` context: every rule a bad value can break lives here."""
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -15,45 +16,45 @@ from pydantic import (
 from config import rules
 
 
-def _check_account(value: str) -> str:
-    if not rules.ACCOUNT_ID.match(value):
-        raise ValueError("must be a 12-digit AWS account id")
-    return value
+def _checked(rule: Callable[[str], object], allowed: str) -> AfterValidator:
+    """A validator that keeps a value `rule` accepts and otherwise names what is `allowed`."""
+
+    def check(value: str) -> str:
+        if not rule(value):
+            raise ValueError(allowed)
+        return value
+
+    return AfterValidator(check)
 
 
-def _check_region(value: str) -> str:
-    if value not in rules.known_regions():
-        raise ValueError("must be an AWS region known to aws-cdk-lib, e.g. us-east-1 or eu-west-1")
-    return value
-
-
-def _check_repository_name(value: str) -> str:
-    if not rules.REPOSITORY_NAME.match(value):
-        raise ValueError(
-            "must be 2-256 chars of lowercase letters, digits and . _ - / "
-            "(each part starting and ending with a letter or digit)"
-        )
-    return value
-
-
-def _check_tag_prefix(value: str) -> str:
-    if not rules.TAG_PREFIX.match(value):
-        raise ValueError(
-            "can never match an image tag, so the keep rule would still expire those images; "
-            "a prefix is 1-128 chars of [A-Za-z0-9_.-] starting with [A-Za-z0-9_] (no wildcards)"
-        )
-    return value
-
-
-def _check_principal_arn(value: str) -> str:
-    if not rules.PRINCIPAL_ARN.match(value):
-        raise ValueError("must be an IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/ci-push")
-    return value
-
-
-AccountId = Annotated[str, AfterValidator(_check_account)]
-TagPrefix = Annotated[str, AfterValidator(_check_tag_prefix)]
-PrincipalArn = Annotated[str, AfterValidator(_check_principal_arn)]
+AccountId = Annotated[str, _checked(rules.ACCOUNT_ID.match, "must be a 12-digit AWS account id")]
+Region = Annotated[
+    str,
+    _checked(
+        lambda value: value in rules.known_regions(),
+        "must be an AWS region known to aws-cdk-lib, e.g. us-east-1 or eu-west-1",
+    ),
+]
+RepositoryName = Annotated[
+    str,
+    _checked(
+        rules.REPOSITORY_NAME.match,
+        "must be 2-256 chars of lowercase letters, digits and . _ - / "
+        "(each part starting and ending with a letter or digit)",
+    ),
+]
+TagPrefix = Annotated[
+    str,
+    _checked(
+        rules.TAG_PREFIX.match,
+        "can never match an image tag, so the keep rule would still expire those images; "
+        "a prefix is 1-128 chars of [A-Za-z0-9_.-] starting with [A-Za-z0-9_] (no wildcards)",
+    ),
+]
+PrincipalArn = Annotated[
+    str,
+    _checked(rules.PRINCIPAL_ARN.match, "must be an IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/ci-push"),
+]
 
 
 class _Strict(BaseModel):
@@ -79,8 +80,8 @@ class EnvironmentSettings(_Strict):
 
     name: str = Field(pattern=rules.ENVIRONMENT_NAME.pattern)
     account: AccountId
-    region: Annotated[str, AfterValidator(_check_region)]
-    repository_name: Annotated[str, AfterValidator(_check_repository_name)]
+    region: Region
+    repository_name: RepositoryName
     production: bool = False
     removal_policy: Literal["retain", "destroy"] = "retain"
     termination_protection: bool = Field(default=False, validate_default=True)

@@ -9,7 +9,6 @@ tracked tree) and takes the local cloud down at the end.
 
 import argparse
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -17,10 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from tooling.project_copy import copy_project
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT_ROOT / "benchmarks" / "results" / "local_deploy.json"
 GOALS = {"full deploy + verify": 120.0, "no-op redeploy": 20.0}
-EXCLUDED = (".git", ".venv", "node_modules", "cdk.out", ".local-cloud", "__pycache__", ".mypy_cache", ".pytest_cache")
 
 
 def tooling(project: Path, *arguments: str) -> tuple[float, str]:
@@ -85,10 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-local-deploy-") as work:
-        project = Path(work) / "project"
-        shutil.copytree(PROJECT_ROOT, project, ignore=shutil.ignore_patterns(*EXCLUDED))
-        for shared in (".venv", "node_modules"):
-            (project / shared).symlink_to(PROJECT_ROOT / shared)
+        project = copy_project(Path(work))
         try:
             warm_up_seconds, _ = deploy(project)  # starts the services, bootstraps, fills docker's build cache
             rounds = [measure(project, run) for run in range(args.runs)]

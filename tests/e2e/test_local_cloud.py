@@ -8,7 +8,6 @@ cloud down afterwards, even when a step fails.
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import subprocess
 import sys
@@ -24,21 +23,11 @@ from tooling.localcloud.docker_engine import CERTS_DIRECTORY
 from tooling.localcloud.moto_server import ENDPOINT_URL, PORT
 from tooling.localcloud.registry_api import RegistryClient
 from tooling.localcloud.verify import copy_function_log_group, log_streams
+from tooling.project_copy import copy_project
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-COPY_EXCLUDES = (".git", ".venv", "node_modules", "cdk.out", ".local-cloud", ".pytest_cache", ".mypy_cache",
-                 ".ruff_cache", ".hypothesis", "__pycache__")  # fmt: skip
 SUMMARY_KEYS = {"image_uri", "image_digest", "repository", "tag", "endpoint_url", "seconds"}
-
-
-def copy_project(destination: Path) -> Path:
-    """The project's files without build outputs; the venv and the CDK CLI are shared through symlinks."""
-    shutil.copytree(ROOT, destination, ignore=shutil.ignore_patterns(*COPY_EXCLUDES))
-    for shared in (".venv", "node_modules"):
-        (destination / shared).symlink_to(ROOT / shared)
-    return destination
 
 
 class LocalCloud:
@@ -79,7 +68,7 @@ class LocalCloud:
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    local_cloud = LocalCloud(copy_project(tmp_path_factory.mktemp("local-cloud") / "project"))
+    local_cloud = LocalCloud(copy_project(tmp_path_factory.mktemp("local-cloud")))
     try:
         yield local_cloud
     finally:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,9 +17,9 @@ from tooling.prdiff.compare import review_against_revision
 from tooling.prdiff.engine import ResourceChange, StackDiff
 from tooling.prdiff.report import render_markdown
 from tooling.prdiff.review import Review, review
+from tooling.project_copy import copy_project
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SHARED_INSTALLS = (".venv", "node_modules")
 RENAMED = "model-serving-v2"
 
 
@@ -29,16 +28,9 @@ def git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *identity, *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
-def copy_project(dest: Path) -> Path:
+def committed_copy(dest: Path) -> Path:
     """The project's working tree (tracked and new files) as the first commit of a fresh repository."""
-    listed = git(PROJECT_ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
-    for name in filter(None, listed):
-        source = PROJECT_ROOT / name
-        if source.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / name)
-    for name in SHARED_INSTALLS:
-        (dest / name).symlink_to(PROJECT_ROOT / name, target_is_directory=True)
+    copy_project(dest)
     git(dest, "init", "-q")
     git(dest, "add", "-A")
     git(dest, "commit", "-q", "-m", "base")
@@ -58,7 +50,7 @@ def change_settings(project: Path) -> None:
 
 @pytest.fixture(scope="module")
 def changed_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    project = copy_project(tmp_path_factory.mktemp("project"))
+    project = committed_copy(tmp_path_factory.mktemp("project"))
     change_settings(project)
     return project
 
@@ -143,7 +135,7 @@ def rename_key_construct(project: Path) -> None:
 
 
 def test_key_removal_blocks_the_command(tmp_path: Path) -> None:
-    project = copy_project(tmp_path)
+    project = committed_copy(tmp_path)
     rename_key_construct(project)
     (project / ".pr-diff-allow").write_text("# kept on purpose\nprod/Repository/NoSuchResource\n")
     report_file = project / "report.md"

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.model_server.probe import wait_for_ping
+
 pytestmark = pytest.mark.image
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,17 +67,6 @@ def published_port(container: str, port: int = 8080) -> int:
     return int(docker("port", container, f"{port}/tcp").stdout.splitlines()[0].rsplit(":", 1)[1])
 
 
-def wait_for_ping(port: int, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if http(port, "/ping")[0] == 200:
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"/ping did not answer within {timeout_s} s")
-
-
 def start(image: str, *args: str, port: int = 8080) -> str:
     name = f"model-server-test-{uuid.uuid4().hex[:8]}"
     docker("run", "-d", "--name", name, "-p", f"127.0.0.1::{port}", *args)
@@ -103,7 +94,7 @@ def container(image: str) -> Iterator[tuple[str, int]]:
     )
     try:
         port = published_port(name)
-        wait_for_ping(port)
+        wait_for_ping(port, timeout_s=60)
         yield name, port
     finally:
         docker("rm", "-f", name, check=False)
@@ -159,7 +150,7 @@ def test_sagemaker_style_run_serves_and_stops_cleanly(image: str) -> None:
     name = start(image, "-e", "SAGEMAKER_BIND_TO_PORT=9090", image, "serve", port=9090)
     try:
         port = published_port(name, 9090)
-        wait_for_ping(port)
+        wait_for_ping(port, timeout_s=60)
         docker("stop", "--time", "30", name)  # after 30 s docker would SIGKILL: exit code 137, not 0
         assert docker("inspect", "--format", "{{.State.ExitCode}}", name).stdout.strip() == "0"
     finally:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.model_server.probe import wait_for_ping
+
 MODEL_IMAGE_DIR = Path(__file__).resolve().parents[2] / "model_image"
 BODY = json.dumps({"instances": [[5.1, 3.5, 1.4, 0.2], [6.9, 3.1, 5.4, 2.1]]}).encode()
 
@@ -26,18 +28,12 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_for_ping(port: int, process: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+def wait_for_server(port: int, process: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
+    def still_running() -> None:
         if process.poll() is not None:
             raise AssertionError(f"server exited with {process.returncode}: {process.stdout.read()!r}")  # type: ignore[union-attr]
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"/ping did not answer 200 within {timeout_s} s")
+
+    wait_for_ping(port, timeout_s, still_running)
 
 
 @pytest.fixture(params=[1, 2], ids=["one-worker", "two-workers"])
@@ -52,7 +48,7 @@ def server(request: pytest.FixtureRequest) -> Iterator[tuple[subprocess.Popen[by
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_for_ping(port, process)
+        wait_for_server(port, process)
         yield process, port
     finally:
         if process.poll() is None:

@@ -57,6 +57,11 @@ def _apply_policies(repository: Repository, properties: dict[str, Any], account_
         repository.policy = None
 
 
+def _api_shaped_json(cloudformation_json: dict[str, Any]) -> dict[str, Any]:
+    """The resource JSON with its properties in the shape moto's own handlers read."""
+    return {**cloudformation_json, "Properties": api_shaped(cloudformation_json["Properties"])}
+
+
 def _created(
     cls: type[Repository],
     /,
@@ -66,10 +71,10 @@ def _created(
     region_name: str,
     **kwargs: Any,
 ) -> Repository:
-    properties = cloudformation_json["Properties"]
-    shaped = {**cloudformation_json, "Properties": api_shaped(properties)}
-    repository = _create_repository(resource_name, shaped, account_id, region_name, **kwargs)
-    _apply_policies(repository, properties, account_id, region_name)
+    repository = _create_repository(
+        resource_name, _api_shaped_json(cloudformation_json), account_id, region_name, **kwargs
+    )
+    _apply_policies(repository, cloudformation_json["Properties"], account_id, region_name)
     return repository
 
 
@@ -82,10 +87,9 @@ def _updated(
     account_id: str,
     region_name: str,
 ) -> Repository:
-    properties = cloudformation_json["Properties"]
-    shaped = {**cloudformation_json, "Properties": api_shaped(properties)}
+    shaped = _api_shaped_json(cloudformation_json)
     repository = _update_repository(original_resource, new_resource_name, shaped, account_id, region_name)
-    _apply_policies(repository, properties, account_id, region_name)
+    _apply_policies(repository, cloudformation_json["Properties"], account_id, region_name)
     return repository
 
 

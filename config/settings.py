@@ -91,6 +91,8 @@ class EnvironmentSettings(_Strict):
     lifecycle: LifecycleSettings = LifecycleSettings()
     base_image: str | None = Field(default=None, min_length=1)
     deployed_by_github: bool = True
+    # "local": deployed into the account-free local cloud (see docs/local-cloud.md), never to AWS.
+    target: Literal["aws", "local"] = "aws"
 
     @field_validator("removal_policy")
     @classmethod
@@ -106,9 +108,24 @@ class EnvironmentSettings(_Strict):
             raise ValueError("a production environment must enable termination protection")
         return value
 
+    @model_validator(mode="after")
+    def _local_is_not_deployed_by_github(self) -> "EnvironmentSettings":
+        if self.is_local and self.deployed_by_github:
+            raise ValueError("target 'local' needs deployed_by_github: false (GitHub cannot reach the local cloud)")
+        return self
+
     @property
     def destroy_on_removal(self) -> bool:
         return self.removal_policy == "destroy"
+
+    @property
+    def is_local(self) -> bool:
+        return self.target == "local"
+
+    @property
+    def registry_host(self) -> str:
+        """The ECR registry host of this environment's account and region (the local cloud serves it too)."""
+        return f"{self.account}.dkr.ecr.{self.region}.amazonaws.com"
 
     @property
     def ssm_image_uri_parameter(self) -> str:
@@ -133,6 +150,11 @@ class AppSettings(_Strict):
     @property
     def github_deployed(self) -> tuple[EnvironmentSettings, ...]:
         return tuple(env for env in self.environments if env.deployed_by_github)
+
+    @property
+    def local_environments(self) -> tuple[EnvironmentSettings, ...]:
+        """The environments the local cloud deploys, in cdk.json order."""
+        return tuple(env for env in self.environments if env.is_local)
 
     def environment(self, name: str) -> EnvironmentSettings:
         return next(env for env in self.environments if env.name == name)

@@ -38,6 +38,9 @@ def test_the_shipped_configuration_is_valid() -> None:
     assert [env.name for env in settings.environments] == ["dev", "staging", "prod", "local"]
     local = settings.environment("local")
     assert (local.account, local.region, local.destroy_on_removal) == ("123456789012", "us-east-1", True)
+    assert settings.local_environments == (local,)
+    assert local.registry_host == "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+    assert not settings.environment("prod").is_local
 
 
 @pytest.mark.parametrize(
@@ -56,6 +59,8 @@ def test_the_shipped_configuration_is_valid() -> None:
         ("dev", "push_principal_arns", ["ci-role"], "push_principal_arns.0 = 'ci-role': must be an IAM role or user"),
         ("dev", "image_platform", "linux/386", "image_platform = 'linux/386': Input should be 'linux/amd64' or"),
         ("dev", "removal_policy", "snapshot", "removal_policy = 'snapshot': Input should be 'retain' or 'destroy'"),
+        ("dev", "target", "gcp", "environment 'dev': target = 'gcp': Input should be 'aws' or 'local'"),
+        ("local", "deployed_by_github", True, "environment 'local': target 'local' needs deployed_by_github: false"),
     ],
 )
 def test_each_bad_value_is_named_with_its_rule(env: str, path: str, value: Any, expected: str) -> None:

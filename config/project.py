@@ -3,11 +3,18 @@
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from config.loader import ConfigError, load_settings
 from config.settings import AppSettings
 
 MODEL_METADATA = Path("model_image") / "model" / "metadata.json"
+
+
+def project_context(project_root: Path) -> dict[str, Any]:
+    """cdk.json's context, as the CDK CLI hands it to the app."""
+    context: dict[str, Any] = json.loads((project_root / "cdk.json").read_text())["context"]
+    return context
 
 
 def load_project_settings(project_root: Path, context: Callable[[str], object]) -> AppSettings:

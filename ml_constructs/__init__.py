@@ -1,11 +1,19 @@
-"""Reusable constructs of this app.
+"""Reusable constructs of this app: plain typed props in, resources and grant helpers out.
 
 Not named `constructs/`: a top-level package of that name would shadow the `constructs` library
-that every CDK app imports (`from constructs import Construct`).
+that every CDK app imports (`from constructs import Construct`, aws/aws-cdk#19301).
 """
 
 from ml_constructs.encrypted_repository import EncryptedModelRepository
 from ml_constructs.lifecycle_rules import lifecycle_rules
-from ml_constructs.model_image_release import ModelImageRelease
+from ml_constructs.model_image_release import ImageCopyRole, ModelImageRelease
+from ml_constructs.stateful import STATEFUL_METADATA_KEY, mark_stateful
 
-__all__ = ["EncryptedModelRepository", "ModelImageRelease", "lifecycle_rules"]
+__all__ = [
+    "STATEFUL_METADATA_KEY",
+    "EncryptedModelRepository",
+    "ImageCopyRole",
+    "ModelImageRelease",
+    "lifecycle_rules",
+    "mark_stateful",
+]

@@ -1,4 +1,4 @@
-"""The stateful half: a KMS-encrypted, immutable, scanned ECR repository with least-privilege access."""
+"""The stateful half: a KMS-encrypted, immutable, scanned ECR repository, with CDK-style grants."""
 
 from collections.abc import Sequence
 
@@ -8,24 +8,15 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from config.settings import LifecycleSettings
-from ml_constructs.lifecycle_rules import lifecycle_rules
-
-PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
-PUSH_ACTIONS = (
-    *PULL_ACTIONS,
-    "ecr:CompleteLayerUpload",
-    "ecr:InitiateLayerUpload",
-    "ecr:PutImage",
-    "ecr:UploadLayerPart",
-)
+from ml_constructs.stateful import mark_stateful
 
 
 class EncryptedModelRepository(Construct):
     """An ECR repository for model images, encrypted with its own rotating customer-managed key.
 
     Tags are immutable: a deployed tag names one image forever, which is why deploy tags are derived
-    from the image content (see ModelImageRelease).
+    from the image content (see ModelImageRelease). Both resources are marked stateful: replacing the
+    key makes every image unreadable, replacing the repository deletes them.
     """
 
     def __init__(
@@ -34,11 +25,10 @@ class EncryptedModelRepository(Construct):
         construct_id: str,
         *,
         repository_name: str,
-        lifecycle: LifecycleSettings,
-        destroy_on_removal: bool,
+        lifecycle_rules: Sequence[ecr.LifecycleRule],
+        removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        removal_policy = RemovalPolicy.DESTROY if destroy_on_removal else RemovalPolicy.RETAIN
         self.key = kms.Key(
             self,
             "Key",
@@ -54,26 +44,21 @@ class EncryptedModelRepository(Construct):
             encryption_key=self.key,
             image_scan_on_push=True,
             image_tag_mutability=ecr.TagMutability.IMMUTABLE,
-            lifecycle_rules=lifecycle_rules(lifecycle),
+            lifecycle_rules=list(lifecycle_rules),
             removal_policy=removal_policy,
-            empty_on_delete=destroy_on_removal,
+            empty_on_delete=removal_policy == RemovalPolicy.DESTROY,
         )
+        mark_stateful(self.key, "the key decrypts every image: a new key leaves the stored images unreadable")
+        mark_stateful(self.repository, "holds the released images: a replacement deletes them")
 
     @property
     def repository_uri(self) -> str:
         return self.repository.repository_uri
 
-    def grant_pull_to_accounts(self, account_ids: Sequence[str]) -> None:
-        """Let whole accounts (their IAM admins decide who inside) pull images, and nothing else."""
-        if account_ids:
-            self._allow("PullFromAccounts", PULL_ACTIONS, [iam.AccountPrincipal(a) for a in account_ids])
+    def grant_pull(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let `grantee` pull images (another account's principal gets a repository-policy statement)."""
+        return self.repository.grant_pull(grantee)
 
-    def grant_push_to_principals(self, principal_arns: Sequence[str]) -> None:
-        """Let named roles or users push images (e.g. a CI role); they can pull what they push."""
-        if principal_arns:
-            self._allow("PushFromPrincipals", PUSH_ACTIONS, [iam.ArnPrincipal(a) for a in principal_arns])
-
-    def _allow(self, sid: str, actions: Sequence[str], principals: Sequence[iam.IPrincipal]) -> None:
-        self.repository.add_to_resource_policy(
-            iam.PolicyStatement(sid=sid, actions=sorted(actions), principals=list(principals))
-        )
+    def grant_pull_push(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let `grantee` push images, and pull what it pushes (e.g. a CI role)."""
+        return self.repository.grant_pull_push(grantee)

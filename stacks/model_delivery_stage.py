@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from aws_cdk import Environment, Stage
+from aws_cdk import Environment, Stack, Stage
 from constructs import Construct
 
 from config.settings import EnvironmentSettings
@@ -32,3 +32,8 @@ class ModelDeliveryStage(Stage):
             image_directory=image_directory,
         )
         self.model_image_stack.add_stack_dependency(self.repository_stack, "the image is copied into this repository")
+
+    @property
+    def stacks(self) -> dict[str, Stack]:
+        """The stage's stacks by their id: the stateful one first."""
+        return {"Repository": self.repository_stack, "ModelImage": self.model_image_stack}

@@ -4,6 +4,7 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecr_assets as ecr_assets
 from constructs import Construct
 
 from config.settings import EnvironmentSettings
@@ -37,8 +38,8 @@ class ModelImageStack(Stack):
             directory=image_directory,
             repository=repository,
             model_version=model_version,
-            platform=settings.image_platform,
-            base_image=settings.base_image,
+            platform=ecr_assets.Platform.custom(settings.image_platform),
+            build_args={"BASE_IMAGE": settings.base_image} if settings.base_image else None,
             image_uri_parameter_name=settings.ssm_image_uri_parameter,
         )
         CfnOutput(self, "ImageTag", value=self.release.image_tag)

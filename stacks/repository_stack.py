@@ -2,11 +2,12 @@
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from config.settings import EnvironmentSettings
-from ml_constructs import EncryptedModelRepository
+from ml_constructs import EncryptedModelRepository, lifecycle_rules
 
 
 class RepositoryStack(Stack):
@@ -18,15 +19,23 @@ class RepositoryStack(Stack):
             description=f"Model image repository and its KMS key ({settings.name})",
             **kwargs,
         )
+        lifecycle = settings.lifecycle
         self.model_repository = EncryptedModelRepository(
             self,
             "ModelRepository",
             repository_name=settings.repository_name,
-            lifecycle=settings.lifecycle,
-            destroy_on_removal=settings.destroy_on_removal,
+            lifecycle_rules=lifecycle_rules(
+                untagged_expiry=Duration.days(lifecycle.untagged_expiry_days),
+                max_image_count=lifecycle.max_image_count,
+                protected_tag_prefixes=lifecycle.protected_tag_prefixes,
+            ),
+            removal_policy=RemovalPolicy.DESTROY if settings.destroy_on_removal else RemovalPolicy.RETAIN,
         )
-        self.model_repository.grant_pull_to_accounts(settings.pull_account_ids)
-        self.model_repository.grant_push_to_principals(settings.push_principal_arns)
+        # Whole accounts may pull (their own IAM decides who inside); named principals may push.
+        for account in settings.pull_account_ids:
+            self.model_repository.grant_pull(iam.AccountPrincipal(account))
+        for principal_arn in settings.push_principal_arns:
+            self.model_repository.grant_pull_push(iam.ArnPrincipal(principal_arn))
 
         CfnOutput(self, "RepositoryName", value=self.model_repository.repository.repository_name)
         CfnOutput(self, "RepositoryUri", value=self.model_repository.repository_uri)

@@ -1,32 +1,25 @@
-"""Synthesize the real app in-process, once, and give tests typed access to what came out."""
+"""Synthesize the app in-process and read back what came out, as the CDK CLI would deploy it.
+
+Tests and the developer tools look at the same cloud assembly through this one reader: each stack's
+template, manifest properties (termination protection, environment), metadata and asset manifest.
+"""
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk.assertions import Template
-
-import app as cdk_app
 from config import AppSettings
-from stacks import ModelDeliveryStage
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-STACK_KINDS = ("Repository", "ModelImage")
-
-
-def project_context() -> dict[str, Any]:
-    """cdk.json's context, as the CDK CLI would hand it to the app."""
-    context: dict[str, Any] = json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
-    return context
+from config.project import load_project_settings, project_context
+from stacks.delivery_app import build, new_app
+from stacks.model_delivery_stage import ModelDeliveryStage
 
 
 @dataclass(frozen=True)
 class SynthesizedStack:
     env: str
     kind: str
-    template_json: dict[str, Any]
-    template: Template
+    template: dict[str, Any]
     manifest_properties: dict[str, Any]
     metadata: dict[str, list[dict[str, Any]]]
     assets: dict[str, Any]
@@ -34,7 +27,7 @@ class SynthesizedStack:
     def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {
             logical_id: resource
-            for logical_id, resource in self.template_json["Resources"].items()
+            for logical_id, resource in self.template["Resources"].items()
             if resource["Type"] == resource_type
         }
 
@@ -54,23 +47,22 @@ class SynthesizedApp:
         return self.stacks[(env, kind)]
 
 
-def synthesize(outdir: Path, context: dict[str, Any] | None = None) -> SynthesizedApp:
-    app = cdk_app.new_app(context=context if context is not None else project_context(), outdir=str(outdir))
-    settings = cdk_app.read_settings(app)
-    stages = cdk_app.build(app, settings)
+def synthesize(project_root: Path, outdir: Path, context: dict[str, Any] | None = None) -> SynthesizedApp:
+    """The whole app synthesized into `outdir`; `context` replaces cdk.json's context when given."""
+    app = new_app(context=context if context is not None else project_context(project_root), outdir=str(outdir))
+    settings = load_project_settings(project_root, app.node.try_get_context)
+    stages = build(app, settings, image_directory=project_root / "model_image")
     app.synth()
     stacks = {}
     for env, stage in stages.items():
         assembly_dir = outdir / f"assembly-{env}"
         manifest = json.loads((assembly_dir / "manifest.json").read_text())
-        for kind, stack in (("Repository", stage.repository_stack), ("ModelImage", stage.model_image_stack)):
+        for kind, stack in stage.stacks.items():
             artifact_id = stack.artifact_id
-            template_json = json.loads((assembly_dir / stack.template_file).read_text())
             stacks[(env, kind)] = SynthesizedStack(
                 env=env,
                 kind=kind,
-                template_json=template_json,
-                template=Template.from_json(template_json),
+                template=json.loads((assembly_dir / stack.template_file).read_text()),
                 manifest_properties=manifest["artifacts"][artifact_id]["properties"],
                 metadata=json.loads((assembly_dir / f"{artifact_id}.metadata.json").read_text()),
                 assets=json.loads((assembly_dir / f"{artifact_id}.assets.json").read_text()),

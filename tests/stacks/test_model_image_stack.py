@@ -1,17 +1,11 @@
 """The stateless stack: image asset, deploy-time copy under a content tag, least-privilege copy role."""
 
 import json
-import re
-import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, Environment, Stack
-from aws_cdk import aws_ecr as ecr
 
-from ml_constructs import ModelImageRelease
-from tests.unit.cdk_app import SynthesizedApp, SynthesizedStack
+from stacks.synthesis import SynthesizedApp, SynthesizedStack
 
 COPY_TYPE = "Custom::CDKECRDeployment"
 
@@ -42,7 +36,7 @@ def test_copy_lands_under_the_content_tag(synthesized: SynthesizedApp, stack: Sy
     asset_hash, _ = image_asset(stack)
     settings = synthesized.settings.environment(stack.env)
     tag = f"{synthesized.settings.model_version}-{asset_hash[:12]}"
-    outputs = stack.template_json["Outputs"]
+    outputs = stack.template["Outputs"]
     assert outputs["ImageTag"]["Value"] == tag
 
     _, copy = stack.only(COPY_TYPE)
@@ -60,7 +54,7 @@ def test_image_uri_is_published_in_ssm_after_the_copy(stack: SynthesizedStack) -
     copy_id, _ = stack.only(COPY_TYPE)
     _, parameter = stack.only("AWS::SSM::Parameter")
     assert parameter["Properties"]["Name"] == f"/model-serving/{stack.env}/image-uri"
-    assert parameter["Properties"]["Value"] == stack.template_json["Outputs"]["ImageUri"]["Value"]
+    assert parameter["Properties"]["Value"] == stack.template["Outputs"]["ImageUri"]["Value"]
     assert copy_id in parameter["DependsOn"]
 
 
@@ -109,53 +103,9 @@ def test_copy_waits_for_its_permissions(stack: SynthesizedStack) -> None:
 
 def test_no_cross_stack_export_ties_the_stacks(synthesized: SynthesizedApp, env_name: str) -> None:
     for kind in ("Repository", "ModelImage"):
-        template = json.dumps(synthesized.stack(env_name, kind).template_json)
+        template = json.dumps(synthesized.stack(env_name, kind).template)
         assert "Fn::ImportValue" not in template
-        assert all("Export" not in o for o in synthesized.stack(env_name, kind).template_json["Outputs"].values())
-
-
-def release_tag(directory: Path, *, model_version: str = "1.0.0", base_image: str | None = None) -> tuple[str, Any]:
-    app = App()
-    stack = Stack(app, "Probe", env=Environment(account="123456789012", region="us-east-1"))
-    release = ModelImageRelease(
-        stack,
-        "Release",
-        directory=str(directory),
-        repository=ecr.Repository.from_repository_name(stack, "Repo", "model-serving"),
-        model_version=model_version,
-        platform="linux/arm64",
-        base_image=base_image,
-        image_uri_parameter_name="/model-serving/probe/image-uri",
-    )
-    return release.image_tag, release.asset
-
-
-@pytest.fixture
-def image_dir(tmp_path: Path) -> Path:
-    directory = tmp_path / "image"
-    directory.mkdir()
-    (directory / "Dockerfile").write_text("ARG BASE_IMAGE=python:3.12-slim\nFROM $BASE_IMAGE\nCOPY model.txt /\n")
-    (directory / "model.txt").write_text("weights v1")
-    return directory
-
-
-def test_tag_is_stable_for_the_same_content_and_new_for_new_content(image_dir: Path, tmp_path: Path) -> None:
-    first, _ = release_tag(image_dir)
-    assert re.fullmatch(r"1\.0\.0-[0-9a-f]{12}", first)
-    copy = tmp_path / "copy"
-    shutil.copytree(image_dir, copy)
-    assert release_tag(copy)[0] == first, "same content elsewhere on disk must give the same tag"
-    (copy / "model.txt").write_text("weights v2")
-    changed, _ = release_tag(copy)
-    assert changed != first and changed.startswith("1.0.0-")
-    assert release_tag(image_dir, model_version="1.1.0")[0].startswith("1.1.0-")
-
-
-def test_base_image_override_becomes_a_build_argument_and_a_new_tag(image_dir: Path) -> None:
-    default_tag, _ = release_tag(image_dir)
-    local_tag, asset = release_tag(image_dir, base_image="local/python-base:bookworm")
-    assert local_tag != default_tag
-    assert asset.asset_hash[:12] == local_tag.removeprefix("1.0.0-")
+        assert all("Export" not in o for o in synthesized.stack(env_name, kind).template["Outputs"].values())
 
 
 def test_one_delivery_roles_stack_per_github_deployed_account(synthesized: SynthesizedApp) -> None:

@@ -2,19 +2,22 @@
 
 import copy
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from config import ConfigError, load_settings
-from tests.unit.cdk_app import PROJECT_ROOT, project_context
-from tooling.cdk_environment import cdk_cli_environment
+from config.project import project_context
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def environments() -> dict[str, Any]:
-    return copy.deepcopy(project_context()["environments"])
+    return copy.deepcopy(project_context(PROJECT_ROOT)["environments"])
 
 
 def problems_for(envs: dict[str, Any]) -> list[str]:
@@ -133,10 +136,10 @@ def test_missing_environments_are_reported() -> None:
 
 
 def test_app_prints_one_line_per_problem_and_synthesizes_nothing(tmp_path: Any) -> None:
-    context = project_context()
+    context = project_context(PROJECT_ROOT)
     context["environments"]["prod"]["removal_policy"] = "destroy"
     context["environments"]["dev"]["account"] = "abc"
-    env = {**cdk_cli_environment(PROJECT_ROOT), "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path)}
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path)}
     result = subprocess.run(
         [sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120
     )

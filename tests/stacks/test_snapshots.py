@@ -8,7 +8,9 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from tests.unit.cdk_app import STACK_KINDS, SynthesizedApp
+from stacks.synthesis import SynthesizedApp
+
+STACK_KINDS = ("Repository", "ModelImage")
 
 ASSET_HASH = re.compile(r"[0-9a-f]{64}")
 
@@ -40,4 +42,4 @@ def test_template_snapshot(
 ) -> None:
     stack = synthesized.stack(env_name, kind)
     image_hashes = list(stack.assets.get("dockerImages", {}))
-    assert mask_asset_hashes(stack.template_json, image_hashes) == snapshot_json
+    assert mask_asset_hashes(stack.template, image_hashes) == snapshot_json

@@ -6,8 +6,8 @@ import subprocess
 from pathlib import Path
 
 from config.settings import EnvironmentSettings, GitHubSettings, LifecycleSettings
-from tests.unit.cdk_app import PROJECT_ROOT
-from tooling.cdk_environment import cdk_cli_environment
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_cdk_json_carries_the_recommended_feature_flags_of_the_pinned_cli(tmp_path: Path) -> None:
@@ -16,7 +16,6 @@ def test_cdk_json_carries_the_recommended_feature_flags_of_the_pinned_cli(tmp_pa
         cwd=tmp_path,
         check=True,
         capture_output=True,
-        env=cdk_cli_environment(PROJECT_ROOT),
         timeout=120,
     )
     recommended = json.loads((tmp_path / "cdk.json").read_text())["context"]

@@ -1,0 +1,38 @@
+"""The whole app: one Stage per environment, the GitHub deploy roles, and cdk-nag over everything."""
+
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from config import AppSettings
+from stacks.delivery_roles_stack import delivery_roles_per_account
+from stacks.model_delivery_stage import ModelDeliveryStage
+
+
+def new_app(**props: Any) -> App:
+    """The App of every entry point (CLI, tests, tools), so all of them synthesize alike.
+
+    CDK's built-in template validation is a subset of cfn-lint, which the test suite runs with its full
+    rule set over every template; keeping both would add seconds to every synth, diff and deploy.
+    """
+    return App(builtin_cloud_formation_validation=False, **props)
+
+
+def build(app: App, settings: AppSettings, *, image_directory: Path) -> dict[str, ModelDeliveryStage]:
+    stages = {
+        env.name: ModelDeliveryStage(
+            app, settings=env, model_version=settings.model_version, image_directory=str(image_directory)
+        )
+        for env in settings.environments
+    }
+    if settings.github and settings.github_deployed:
+        delivery_roles_per_account(
+            app,
+            github_owner=settings.github.owner,
+            github_repo=settings.github.repo,
+            targets=[(env.name, env.account, env.region) for env in settings.github_deployed],
+        )
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return stages

@@ -61,7 +61,7 @@ def _describe(issue: Any, names: list[str], document: dict[str, Any]) -> str:
     if issue["type"] == "missing":
         return f"{where}: {key} is missing; it is required"
     if not key:
-        return f"{where}: {message}"
+        return message if message.startswith("environment '") else f"{where}: {message}"
     return f"{where}: {key} = {_show(issue.get('input'))}: {message}"
 
 

@@ -93,6 +93,8 @@ class EnvironmentSettings(_Strict):
     deployed_by_github: bool = True
     # "local": deployed into the account-free local cloud (see docs/local-cloud.md), never to AWS.
     target: Literal["aws", "local"] = "aws"
+    # Copy the image that this environment's repository received from there instead of building it.
+    promote_from: str | None = Field(default=None, pattern=rules.ENVIRONMENT_NAME.pattern)
 
     @field_validator("removal_policy")
     @classmethod
@@ -107,6 +109,17 @@ class EnvironmentSettings(_Strict):
         if info.data.get("production") and not value:
             raise ValueError("a production environment must enable termination protection")
         return value
+
+    @model_validator(mode="after")
+    def _promotion_builds_nothing(self) -> "EnvironmentSettings":
+        if self.promote_from == self.name:
+            raise ValueError(f"promote_from = {self.name!r}: an environment cannot promote from itself")
+        if self.promote_from and self.base_image:
+            raise ValueError(
+                f"base_image = {self.base_image!r}: a promoted environment builds nothing; "
+                f"set it on the environment that builds (the start of the chain of {self.promote_from!r})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _local_is_not_deployed_by_github(self) -> "EnvironmentSettings":
@@ -150,6 +163,46 @@ class AppSettings(_Strict):
     @property
     def github_deployed(self) -> tuple[EnvironmentSettings, ...]:
         return tuple(env for env in self.environments if env.deployed_by_github)
+
+    @model_validator(mode="after")
+    def _promotion_chains_are_sound(self) -> "AppSettings":
+        by_name = {env.name: env for env in self.environments}
+        for env in self.environments:
+            if env.promote_from is None:
+                continue
+            where = f"environment {env.name!r}: promote_from = {env.promote_from!r}"
+            source = by_name.get(env.promote_from)
+            if source is None:
+                raise ValueError(f"{where}: no such environment; environments: {', '.join(by_name)}")
+            if source.target != env.target:
+                raise ValueError(f"{where}: a {env.target} environment cannot promote from a {source.target} one")
+            seen = [env.name]
+            while source is not None:
+                if source.name in seen:
+                    raise ValueError(f"{where}: the chain {' -> '.join([*seen, source.name])} is a cycle")
+                seen.append(source.name)
+                source = by_name.get(source.promote_from) if source.promote_from else None
+        return self
+
+    def promotion_source(self, env: EnvironmentSettings) -> EnvironmentSettings | None:
+        """The environment whose image `env` copies, or None when `env` builds the image itself."""
+        return self.environment(env.promote_from) if env.promote_from else None
+
+    def promotion_targets(self, env: EnvironmentSettings) -> tuple[EnvironmentSettings, ...]:
+        """The environments that copy their image from `env`'s repository."""
+        return tuple(other for other in self.environments if other.promote_from == env.name)
+
+    @property
+    def in_promotion_order(self) -> tuple[EnvironmentSettings, ...]:
+        """Every environment after the one it promotes from, otherwise in cdk.json order."""
+        ordered: list[EnvironmentSettings] = []
+        while len(ordered) < len(self.environments):
+            ordered += [
+                env
+                for env in self.environments
+                if env not in ordered and (env.promote_from is None or env.promote_from in {o.name for o in ordered})
+            ]
+        return tuple(ordered)
 
     @property
     def local_environments(self) -> tuple[EnvironmentSettings, ...]:

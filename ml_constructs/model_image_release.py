@@ -1,10 +1,7 @@
-"""The stateless half: build the model image and copy it into the repository at deploy time."""
-
-from collections.abc import Mapping
+"""The stateless half: copy the model image into the repository at deploy time, with a least-privilege role."""
 
 from aws_cdk import Acknowledgment, Arn, ArnFormat, CfnResource, Stack, Token, Validations
 from aws_cdk import aws_ecr as ecr
-from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -12,7 +9,7 @@ from aws_cdk import aws_ssm as ssm
 from cdk_ecr_deployment import DockerImageName, ECRDeployment
 from constructs import Construct
 
-from ml_constructs.image_tag import deploy_tag
+from ml_constructs.image_sources import ImageSource
 
 # cdk-ecr-deployment's default; the function is a singleton per stack AND memory size.
 DEFAULT_COPY_MEMORY_MIB = 512
@@ -137,11 +134,11 @@ def _annotate(function: lambda_.Function) -> None:
 
 
 class ModelImageRelease(Construct):
-    """Builds `directory` as a DockerImageAsset and copies it into `repository` under a content tag.
+    """Copies the image of `source` into `repository` under the source's tag, and publishes its URI.
 
-    The tag is `<model version>-<asset hash prefix>`: the same content always yields the same tag, so a
-    redeploy of unchanged content changes no property and copies nothing, and new content never
-    collides with an existing immutable tag. Several releases may share a stack.
+    The tag is content-derived (see ModelImageBuild), so a redeploy of unchanged content changes no
+    property and copies nothing, and new content never collides with an existing immutable tag. Several
+    releases may share a stack.
     """
 
     def __init__(
@@ -149,28 +146,23 @@ class ModelImageRelease(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        directory: str,
+        source: ImageSource,
         repository: ecr.IRepository,
-        model_version: str,
-        platform: ecr_assets.Platform,
         image_uri_parameter_name: str,
-        build_args: Mapping[str, str] | None = None,
         copy_memory_mib: int = DEFAULT_COPY_MEMORY_MIB,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.asset = ecr_assets.DockerImageAsset(
-            self, "Asset", directory=directory, platform=platform, build_args=dict(build_args or {}) or None
-        )
-        self.image_tag = deploy_tag(model_version, self.asset.asset_hash)
-        self.image_uri = f"{repository.repository_uri}:{self.image_tag}"
+        self.source = source
+        self.image_tag = source.image_tag
+        self.image_uri = repository.repository_uri_for_tag(source.image_tag)
 
         copy_role = ImageCopyRole.of(self, copy_memory_mib)
-        self.asset.repository.grant_pull(copy_role.role)
+        source.grant_pull(copy_role.role)
         repository.grant_pull_push(copy_role.role)
         self.copy = ECRDeployment(
             self,
             "Copy",
-            src=DockerImageName(self.asset.image_uri),
+            src=DockerImageName(source.image_uri),
             dest=DockerImageName(self.image_uri),
             memory_limit=copy_memory_mib,
             # The construct adds ecr:* and s3:GetObject on "*" to its role; an immutable view of our

@@ -9,6 +9,7 @@ from cdk_nag import AwsSolutionsChecks
 from config import AppSettings
 from stacks.delivery_roles_stack import delivery_roles_per_account
 from stacks.model_delivery_stage import ModelDeliveryStage
+from stacks.model_image_stack import BuildFrom, PromoteFrom
 
 
 def new_app(**props: Any) -> App:
@@ -21,12 +22,23 @@ def new_app(**props: Any) -> App:
 
 
 def build(app: App, settings: AppSettings, *, image_directory: Path) -> dict[str, ModelDeliveryStage]:
-    stages = {
-        env.name: ModelDeliveryStage(
-            app, settings=env, model_version=settings.model_version, image_directory=str(image_directory)
+    """Stages in cdk.json order; built in promotion order, since a promoted stage needs its source's tag."""
+    stages: dict[str, ModelDeliveryStage] = {}
+    for env in settings.in_promotion_order:
+        source = settings.promotion_source(env)
+        image_from: BuildFrom | PromoteFrom = (
+            BuildFrom(directory=str(image_directory), model_version=settings.model_version)
+            if source is None
+            else PromoteFrom(source=source, image_tag=stages[source.name].model_image_stack.release.image_tag)
         )
-        for env in settings.environments
-    }
+        stages[env.name] = ModelDeliveryStage(
+            app,
+            settings=env,
+            image_from=image_from,
+            promotion_pull_accounts=[
+                target.account for target in settings.promotion_targets(env) if target.account != env.account
+            ],
+        )
     if settings.github and settings.github_deployed:
         delivery_roles_per_account(
             app,
@@ -35,4 +47,4 @@ def build(app: App, settings: AppSettings, *, image_directory: Path) -> dict[str
             targets=[(env.name, env.account, env.region) for env in settings.github_deployed],
         )
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    return stages
+    return {env.name: stages[env.name] for env in settings.environments}

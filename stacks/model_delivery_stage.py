@@ -1,12 +1,13 @@
 """One environment = one Stage, so `cdk deploy 'prod/*'` and `cdk diff 'dev/*'` select exactly it."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import Environment, Stack, Stage
 from constructs import Construct
 
 from config.settings import EnvironmentSettings
-from stacks.model_image_stack import ModelImageStack
+from stacks.model_image_stack import BuildFrom, ModelImageStack, PromoteFrom
 from stacks.repository_stack import RepositoryStack
 
 
@@ -16,21 +17,17 @@ class ModelDeliveryStage(Stage):
         scope: Construct,
         *,
         settings: EnvironmentSettings,
-        model_version: str,
-        image_directory: str,
+        image_from: BuildFrom | PromoteFrom,
+        promotion_pull_accounts: Sequence[str] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(
             scope, settings.name, env=Environment(account=settings.account, region=settings.region), **kwargs
         )
-        self.repository_stack = RepositoryStack(self, "Repository", settings=settings)
-        self.model_image_stack = ModelImageStack(
-            self,
-            "ModelImage",
-            settings=settings,
-            model_version=model_version,
-            image_directory=image_directory,
+        self.repository_stack = RepositoryStack(
+            self, "Repository", settings=settings, promotion_pull_accounts=promotion_pull_accounts
         )
+        self.model_image_stack = ModelImageStack(self, "ModelImage", settings=settings, image_from=image_from)
         self.model_image_stack.add_stack_dependency(self.repository_stack, "the image is copied into this repository")
 
     @property

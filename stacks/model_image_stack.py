@@ -1,5 +1,6 @@
-"""Stateless stack: the image asset, its deploy-time copy and where consumers find the image URI."""
+"""Stateless stack: where the image comes from, its deploy-time copy, and where consumers find it."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
@@ -8,7 +9,23 @@ from aws_cdk import aws_ecr_assets as ecr_assets
 from constructs import Construct
 
 from config.settings import EnvironmentSettings
-from ml_constructs import ModelImageRelease
+from ml_constructs import ImageSource, ModelImageBuild, ModelImageRelease, PromotedImage
+
+
+@dataclass(frozen=True)
+class BuildFrom:
+    """The environment builds `directory` itself (the start of a promotion chain)."""
+
+    directory: str
+    model_version: str
+
+
+@dataclass(frozen=True)
+class PromoteFrom:
+    """The environment copies `image_tag` from the repository of `source` (no build)."""
+
+    source: EnvironmentSettings
+    image_tag: str
 
 
 class ModelImageStack(Stack):
@@ -18,30 +35,49 @@ class ModelImageStack(Stack):
         construct_id: str,
         *,
         settings: EnvironmentSettings,
-        model_version: str,
-        image_directory: str,
+        image_from: BuildFrom | PromoteFrom,
         **kwargs: Any,
     ) -> None:
         super().__init__(
             scope,
             construct_id,
             termination_protection=settings.termination_protection,
-            description=f"Model-serving image build and deploy-time copy ({settings.name})",
+            description=f"Model-serving image and its deploy-time copy ({settings.name})",
             **kwargs,
         )
         # Looked up by name rather than passed across stacks: no CloudFormation export ties the
         # stateful stack to this one, so either can change without the other's consent.
         repository = ecr.Repository.from_repository_name(self, "ModelRepository", settings.repository_name)
+        self.image_source = self._source(settings, image_from)
         self.release = ModelImageRelease(
             self,
             "ModelImage",
-            directory=image_directory,
+            source=self.image_source,
             repository=repository,
-            model_version=model_version,
-            platform=ecr_assets.Platform.custom(settings.image_platform),
-            build_args={"BASE_IMAGE": settings.base_image} if settings.base_image else None,
             image_uri_parameter_name=settings.ssm_image_uri_parameter,
         )
+        origin = "built here" if isinstance(image_from, BuildFrom) else f"promoted from {image_from.source.name}"
+        CfnOutput(self, "ImageOrigin", value=origin)
         CfnOutput(self, "ImageTag", value=self.release.image_tag)
         CfnOutput(self, "ImageUri", value=self.release.image_uri)
         CfnOutput(self, "ImageUriParameter", value=self.release.image_uri_parameter.parameter_name)
+
+    def _source(self, settings: EnvironmentSettings, image_from: BuildFrom | PromoteFrom) -> ImageSource:
+        if isinstance(image_from, BuildFrom):
+            return ModelImageBuild(
+                self,
+                "Build",
+                directory=image_from.directory,
+                model_version=image_from.model_version,
+                platform=ecr_assets.Platform.custom(settings.image_platform),
+                build_args={"BASE_IMAGE": settings.base_image} if settings.base_image else None,
+            )
+        source = image_from.source
+        return PromotedImage(
+            self,
+            "PromotedFrom",
+            repository_name=source.repository_name,
+            account=source.account,
+            region=source.region,
+            image_tag=image_from.image_tag,
+        )

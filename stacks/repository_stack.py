@@ -1,5 +1,6 @@
 """Stateful stack: the KMS key and the repository. Its logical IDs must never change by accident."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
@@ -11,7 +12,16 @@ from ml_constructs import EncryptedModelRepository, lifecycle_rules
 
 
 class RepositoryStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: EnvironmentSettings,
+        promotion_pull_accounts: Sequence[str] = (),
+        **kwargs: Any,
+    ) -> None:
+        """`promotion_pull_accounts`: the accounts of environments that promote their image from this one."""
         super().__init__(
             scope,
             construct_id,
@@ -32,7 +42,7 @@ class RepositoryStack(Stack):
             removal_policy=RemovalPolicy.DESTROY if settings.destroy_on_removal else RemovalPolicy.RETAIN,
         )
         # Whole accounts may pull (their own IAM decides who inside); named principals may push.
-        for account in settings.pull_account_ids:
+        for account in dict.fromkeys([*settings.pull_account_ids, *promotion_pull_accounts]):
             self.model_repository.grant_pull(iam.AccountPrincipal(account))
         for principal_arn in settings.push_principal_arns:
             self.model_repository.grant_pull_push(iam.ArnPrincipal(principal_arn))

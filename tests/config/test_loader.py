@@ -152,3 +152,33 @@ def test_app_prints_one_line_per_problem_and_synthesizes_nothing(tmp_path: Any) 
         "a production environment must use 'retain'",
     ]
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("env", "promote_from", "expected"),
+    [
+        ("staging", "qa", "environment 'staging': promote_from = 'qa': no such environment; environments: dev,"),
+        ("staging", "staging", "environment 'staging': promote_from = 'staging': an environment cannot promote from"),
+        ("staging", "local", "environment 'staging': promote_from = 'local': a aws environment cannot promote from"),
+        ("dev", "prod", "environment 'dev': promote_from = 'prod': the chain dev -> prod -> staging -> dev is a cycle"),
+        ("staging", "Dev", "environment 'staging': promote_from = 'Dev': String should match pattern"),
+    ],
+)
+def test_promotion_chains_are_checked(env: str, promote_from: str, expected: str) -> None:
+    problems = problems_for(with_change(env, "promote_from", promote_from))
+    assert any(problem.startswith(expected) for problem in problems), problems
+
+
+def test_a_promoted_environment_with_build_settings_is_refused() -> None:
+    (problem,) = problems_for(with_change("prod", "base_image", "python:3.12-slim"))
+    assert problem.startswith("environment 'prod': base_image = 'python:3.12-slim': a promoted environment builds")
+
+
+def test_promotion_order_puts_every_source_first() -> None:
+    envs = environments()
+    reordered = {name: envs[name] for name in ("prod", "local", "staging", "dev")}
+    settings = load_settings(reordered, model_version="1.0.0")
+    assert [env.name for env in settings.in_promotion_order] == ["local", "dev", "staging", "prod"]
+    staging = settings.environment("staging")
+    assert settings.promotion_source(staging) == settings.environment("dev")
+    assert settings.promotion_targets(staging) == (settings.environment("prod"),)

@@ -1,4 +1,4 @@
-"""ModelImageRelease on its own: content tags, build arguments, and several releases in one stack."""
+"""ModelImageRelease on its own: built or promoted sources, content tags, several releases in one stack."""
 
 import json
 import re
@@ -13,7 +13,7 @@ from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
-from ml_constructs import ModelImageRelease
+from ml_constructs import ModelImageBuild, ModelImageRelease, PromotedImage
 
 
 def probe_stack(region: str = "us-east-1", *, partition_literals: bool = False) -> tuple[App, Stack]:
@@ -31,14 +31,19 @@ def add_release(
     build_args: dict[str, str] | None = None,
     copy_memory_mib: int = 512,
 ) -> ModelImageRelease:
-    return ModelImageRelease(
+    build = ModelImageBuild(
         stack,
-        name,
+        f"{name}Build",
         directory=str(directory),
-        repository=ecr.Repository.from_repository_name(stack, f"{name}Repository", repository),
         model_version=model_version,
         platform=ecr_assets.Platform.LINUX_ARM64,
         build_args=build_args,
+    )
+    return ModelImageRelease(
+        stack,
+        name,
+        source=build,
+        repository=ecr.Repository.from_repository_name(stack, f"{name}Repository", repository),
         image_uri_parameter_name=f"/{repository}/{name}/image-uri",
         copy_memory_mib=copy_memory_mib,
     )
@@ -47,7 +52,8 @@ def add_release(
 def release_tag(directory: Path, **props: Any) -> tuple[str, ecr_assets.DockerImageAsset]:
     _, stack = probe_stack()
     release = add_release(stack, directory, **props)
-    return release.image_tag, release.asset
+    assert isinstance(release.source, ModelImageBuild)
+    return release.image_tag, release.source.asset
 
 
 @pytest.fixture
@@ -133,3 +139,30 @@ def test_acknowledgements_hold_in_every_partition(image_dir: Path, region: str, 
     ]
     rendered = json.dumps(logs)
     assert partition in rendered and f":logs:{region}:" in rendered
+
+
+def test_a_promoted_release_pulls_from_the_source_account_and_builds_nothing() -> None:
+    app, stack = probe_stack(partition_literals=True)
+    source = PromotedImage(
+        stack,
+        "Source",
+        repository_name="model-serving",
+        account="210987654321",
+        region="eu-west-1",
+        image_tag="1.0.0-x",
+    )
+    release = ModelImageRelease(
+        stack,
+        "Release",
+        source=source,
+        repository=ecr.Repository.from_repository_name(stack, "Repository", "model-serving"),
+        image_uri_parameter_name="/model-serving/probe/image-uri",
+    )
+    template = Template.from_stack(stack)
+    (copy,) = template.find_resources("Custom::CDKECRDeployment").values()
+    assert "210987654321.dkr.ecr.eu-west-1." in json.dumps(copy["Properties"]["SrcImage"])
+    assert release.image_tag == "1.0.0-x"
+    (role_id,) = template.find_resources("AWS::IAM::Role")
+    pulls = [s for s in statements_of(template, role_id) if "ecr:BatchGetImage" in s["Action"]]
+    assert "arn:aws:ecr:eu-west-1:210987654321:repository/model-serving" in json.dumps(pulls)
+    assert not app.synth().get_stack_by_name("Probe").assets, "a promotion builds no image"

@@ -1,4 +1,4 @@
-"""The stateless stack: image asset, deploy-time copy under a content tag, least-privilege copy role."""
+"""The stateless stack: built or promoted image, deploy-time copy under a content tag, least-privilege copy role."""
 
 import json
 from typing import Any
@@ -20,31 +20,59 @@ def image_asset(stack: SynthesizedStack) -> tuple[str, dict[str, Any]]:
     return asset_hash, asset
 
 
-def test_image_is_built_from_model_image_for_the_configured_platform(
-    synthesized: SynthesizedApp, stack: SynthesizedStack
-) -> None:
-    _, asset = image_asset(stack)
-    settings = synthesized.settings.environment(stack.env)
-    assert asset["source"]["platform"] == settings.image_platform
-    staged_context = synthesized.outdir / asset["source"]["directory"].removeprefix("../")
-    assert (staged_context / "Dockerfile").is_file()
-    assert (staged_context / "model" / "metadata.json").is_file()
-    assert "dockerBuildArgs" not in asset["source"], "no base-image override is configured in cdk.json"
+def chain_start(synthesized: SynthesizedApp, env: str) -> str:
+    """The environment that builds the image `env` runs."""
+    settings = synthesized.settings.environment(env)
+    while settings.promote_from:
+        settings = synthesized.settings.environment(settings.promote_from)
+    return settings.name
 
 
-def test_copy_lands_under_the_content_tag(synthesized: SynthesizedApp, stack: SynthesizedStack) -> None:
-    asset_hash, _ = image_asset(stack)
+def test_only_the_start_of_each_chain_builds_an_image(synthesized: SynthesizedApp, stack: SynthesizedStack) -> None:
+    builds = chain_start(synthesized, stack.env) == stack.env
+    assert bool(stack.assets.get("dockerImages")) is builds
+    assert stack.template["Outputs"]["ImageOrigin"]["Value"] == (
+        "built here" if builds else f"promoted from {synthesized.settings.environment(stack.env).promote_from}"
+    )
+
+
+def test_the_shipped_chain_builds_in_dev_and_promotes_to_staging_then_prod(synthesized: SynthesizedApp) -> None:
+    assert {env: chain_start(synthesized, env) for env in ("dev", "staging", "prod")} == {
+        "dev": "dev",
+        "staging": "dev",
+        "prod": "dev",
+    }
+
+
+def test_the_build_uses_model_image_for_the_configured_platform(synthesized: SynthesizedApp) -> None:
+    for env in ("dev", "local"):
+        _, asset = image_asset(synthesized.stack(env, "ModelImage"))
+        assert asset["source"]["platform"] == synthesized.settings.environment(env).image_platform
+        staged_context = synthesized.outdir / asset["source"]["directory"].removeprefix("../")
+        assert (staged_context / "Dockerfile").is_file()
+        assert (staged_context / "model" / "metadata.json").is_file()
+        assert "dockerBuildArgs" not in asset["source"], "no base-image override is configured in cdk.json"
+
+
+def test_copy_lands_under_the_content_tag_of_the_build(synthesized: SynthesizedApp, stack: SynthesizedStack) -> None:
+    builder = synthesized.settings.environment(chain_start(synthesized, stack.env))
+    asset_hash, _ = image_asset(synthesized.stack(builder.name, "ModelImage"))
     settings = synthesized.settings.environment(stack.env)
     tag = f"{synthesized.settings.model_version}-{asset_hash[:12]}"
     outputs = stack.template["Outputs"]
-    assert outputs["ImageTag"]["Value"] == tag
+    assert outputs["ImageTag"]["Value"] == tag, "every environment of a chain runs the build's tag"
 
     _, copy = stack.only(COPY_TYPE)
     dest = json.dumps(copy["Properties"]["DestImage"])
     src = json.dumps(copy["Properties"]["SrcImage"])
     assert f"/{settings.repository_name}:{tag}" in dest
     assert f"{settings.account}.dkr.ecr.{settings.region}" in dest
-    assert "container-assets" in src and asset_hash in src
+    if settings.promote_from:
+        source = synthesized.settings.environment(settings.promote_from)
+        assert f"{source.account}.dkr.ecr.{source.region}" in src and f"/{source.repository_name}:{tag}" in src
+        assert "container-assets" not in src
+    else:
+        assert "container-assets" in src and asset_hash in src
     separator, (first, *rest) = copy["Properties"]["DestImage"]["Fn::Join"]
     assert first.startswith("docker://")
     assert outputs["ImageUri"]["Value"] == {"Fn::Join": [separator, [first.removeprefix("docker://"), *rest]]}
@@ -81,8 +109,10 @@ def test_copy_role_has_only_what_the_copy_needs(synthesized: SynthesizedApp, sta
     push = [s for s in statements if "ecr:PutImage" in s["Action"]]
     assert len(push) == 1
     assert f"repository/{settings.repository_name}" in json.dumps(push[0]["Resource"])
-    pull_assets = [s for s in statements if "container-assets" in json.dumps(s["Resource"])]
-    assert pull_assets and all("ecr:PutImage" not in s["Action"] for s in pull_assets)
+    source = settings.promote_from and synthesized.settings.environment(settings.promote_from)
+    pulled_from = f"{source.account}:repository/{source.repository_name}" if source else "container-assets"
+    pulls = [s for s in statements if pulled_from in json.dumps(s["Resource"])]
+    assert pulls and all("ecr:PutImage" not in s["Action"] for s in pulls)
 
 
 def test_copy_function_is_the_vendored_lambda_with_our_role(stack: SynthesizedStack) -> None:

@@ -80,7 +80,8 @@ def test_repository_policy_matches_the_configured_principals(
 ) -> None:
     settings = synthesized.settings.environment(stack.env)
     policy = repository(stack)["Properties"].get("RepositoryPolicyText")
-    expected = {(tuple(PULL_ACTIONS), account) for account in settings.pull_account_ids}
+    promoted_to = {t.account for t in synthesized.settings.promotion_targets(settings) if t.account != settings.account}
+    expected = {(tuple(PULL_ACTIONS), account) for account in {*settings.pull_account_ids, *promoted_to}}
     expected |= {(tuple(PUSH_ACTIONS), arn) for arn in settings.push_principal_arns}
     if not expected:
         assert policy is None

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from config.settings import AppSettings, EnvironmentSettings, GitHubSettings, LifecycleSettings
+from config.settings import AppSettings, EnvironmentSettings, GitHubSettings, LifecycleSettings, RollbackSettings
 
 
 class ConfigError(Exception):
@@ -24,6 +24,7 @@ def load_settings(
     model_version: object,
     github: object = None,
     base_image_override: str | None = None,
+    rollback: str | None = None,
 ) -> AppSettings:
     """Validate the `environments` context (a mapping of name to settings) and the model version.
 
@@ -41,11 +42,26 @@ def load_settings(
         if base_image_override and isinstance(entry, dict):
             entry["base_image"] = base_image_override
         entries.append(entry)
-    document = {"environments": entries, "model_version": model_version, "github": github}
+    document = {
+        "environments": entries,
+        "model_version": model_version,
+        "github": github,
+        "rollback": _rollback(rollback),
+    }
     try:
         return AppSettings.model_validate_json(json.dumps(document))
     except ValidationError as error:
         raise ConfigError([_describe(issue, names, document) for issue in error.errors()]) from None
+
+
+def _rollback(value: str | None) -> dict[str, str] | None:
+    """`ENV=TAG` (the `-c rollback=...` context) as the mapping the settings validate."""
+    if value is None:
+        return None
+    environment, separator, image_tag = value.partition("=")
+    if not separator:
+        raise ConfigError([f"rollback = {value!r}: must be ENVIRONMENT=TAG, e.g. prod=1.0.0-0123456789ab"])
+    return {"environment": environment, "image_tag": image_tag}
 
 
 def _describe(issue: Any, names: list[str], document: dict[str, Any]) -> str:
@@ -71,6 +87,8 @@ def _suggestion(location: list[Any]) -> str:
         model = LifecycleSettings
     elif "github" in location[:-1]:
         model = GitHubSettings
+    elif "rollback" in location[:-1]:
+        model = RollbackSettings
     allowed = [field for field in model.model_fields if field != "name"]
     close = difflib.get_close_matches(str(location[-1]), allowed, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""

@@ -142,8 +142,13 @@ class EnvironmentSettings(_Strict):
 
     @property
     def ssm_image_uri_parameter(self) -> str:
-        """Where consumers look the deployed image URI up."""
+        """Where consumers look the deployed image up: `repository@sha256:...`."""
         return f"/model-serving/{self.name}/image-uri"
+
+    @property
+    def ssm_image_tag_parameter(self) -> str:
+        """The release tag of the deployed image, for people; machines should use the digest."""
+        return f"/model-serving/{self.name}/image-tag"
 
 
 class GitHubSettings(_Strict):
@@ -153,11 +158,25 @@ class GitHubSettings(_Strict):
     repo: str = Field(pattern=rules.GITHUB_REPO.pattern)
 
 
+ImageTag = Annotated[
+    str,
+    _checked(rules.TAG_PREFIX.match, "must be an image tag: 1-128 chars of [A-Za-z0-9_.-] starting with [A-Za-z0-9_]"),
+]
+
+
+class RollbackSettings(_Strict):
+    """`-c rollback=ENV=TAG`: point ENV back at a release already in its repository, building nothing."""
+
+    environment: str
+    image_tag: ImageTag
+
+
 class AppSettings(_Strict):
     """All environments of the app, plus what applies to every one of them."""
 
     environments: tuple[EnvironmentSettings, ...]
     github: GitHubSettings | None = None
+    rollback: RollbackSettings | None = None
     model_version: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 
     @property
@@ -183,6 +202,20 @@ class AppSettings(_Strict):
                 seen.append(source.name)
                 source = by_name.get(source.promote_from) if source.promote_from else None
         return self
+
+    @model_validator(mode="after")
+    def _rollback_names_an_environment(self) -> "AppSettings":
+        names = [env.name for env in self.environments]
+        if self.rollback and self.rollback.environment not in names:
+            raise ValueError(
+                f"rollback.environment = {self.rollback.environment!r}: no such environment; "
+                f"environments: {', '.join(names)}"
+            )
+        return self
+
+    def rollback_tag(self, env: EnvironmentSettings) -> str | None:
+        """The release `env` is rolled back to in this deploy, if any."""
+        return self.rollback.image_tag if self.rollback and self.rollback.environment == env.name else None
 
     def promotion_source(self, env: EnvironmentSettings) -> EnvironmentSettings | None:
         """The environment whose image `env` copies, or None when `env` builds the image itself."""

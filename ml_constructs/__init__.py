@@ -5,7 +5,7 @@ that every CDK app imports (`from constructs import Construct`, aws/aws-cdk#1930
 """
 
 from ml_constructs.encrypted_repository import EncryptedModelRepository
-from ml_constructs.image_sources import ImageSource, ModelImageBuild, PromotedImage
+from ml_constructs.image_sources import ImageSource, ModelImageBuild, RepositoryImage
 from ml_constructs.lifecycle_rules import lifecycle_rules
 from ml_constructs.model_image_release import ImageCopyRole, ModelImageRelease
 from ml_constructs.stateful import STATEFUL_METADATA_KEY, mark_stateful
@@ -17,7 +17,7 @@ __all__ = [
     "ImageSource",
     "ModelImageBuild",
     "ModelImageRelease",
-    "PromotedImage",
+    "RepositoryImage",
     "lifecycle_rules",
     "mark_stateful",
 ]

@@ -8,14 +8,16 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from ml_constructs.image_tag import INCOMING_TAG_PREFIX
 from ml_constructs.stateful import mark_stateful
 
 
 class EncryptedModelRepository(Construct):
     """An ECR repository for model images, encrypted with its own rotating customer-managed key.
 
-    Tags are immutable: a deployed tag names one image forever, which is why deploy tags are derived
-    from the image content (see ModelImageRelease). Both resources are marked stateful: replacing the
+    Release tags are immutable: a deployed tag names one image forever, which is why deploy tags are
+    derived from the image content. Only `incoming-*` tags, where the deploy-time copy lands before the
+    release tag is added, stay mutable (see ModelImageRelease). Both resources are marked stateful: replacing the
     key makes every image unreadable, replacing the repository deletes them.
     """
 
@@ -43,10 +45,28 @@ class EncryptedModelRepository(Construct):
             encryption=ecr.RepositoryEncryption.KMS,
             encryption_key=self.key,
             image_scan_on_push=True,
-            image_tag_mutability=ecr.TagMutability.IMMUTABLE,
+            image_tag_mutability=ecr.TagMutability.IMMUTABLE_WITH_EXCLUSION,
+            image_tag_mutability_exclusion_filters=[
+                ecr.ImageTagMutabilityExclusionFilter.wildcard(f"{INCOMING_TAG_PREFIX}*")
+            ],
             lifecycle_rules=list(lifecycle_rules),
             removal_policy=removal_policy,
             empty_on_delete=removal_policy == RemovalPolicy.DESTROY,
+        )
+        repository_resource = self.repository.node.default_child
+        assert isinstance(repository_resource, ecr.CfnRepository)
+        repository_resource.add_metadata(
+            "checkov",
+            {
+                "skip": [
+                    {
+                        "id": "CKV_AWS_51",
+                        "comment": "Release tags are immutable (IMMUTABLE_WITH_EXCLUSION); only incoming-* tags, where "
+                        "the deploy-time copy lands, stay mutable so that a copy can be re-run "
+                        "(cdklabs/cdk-ecr-deployment#207).",
+                    }
+                ]
+            },
         )
         mark_stateful(self.key, "the key decrypts every image: a new key leaves the stored images unreadable")
         mark_stateful(self.repository, "holds the released images: a replacement deletes them")
@@ -57,6 +77,11 @@ class EncryptedModelRepository(Construct):
 
     def grant_pull(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let `grantee` pull images (another account's principal gets a repository-policy statement)."""
+        return self.repository.grant_pull(grantee)
+
+    def grant_read_and_pull(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let `grantee` pull images and read their digests (what a promotion from this repository needs)."""
+        self.repository.grant_read(grantee)
         return self.repository.grant_pull(grantee)
 
     def grant_pull_push(self, grantee: iam.IGrantable) -> iam.Grant:

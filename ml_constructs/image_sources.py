@@ -1,19 +1,21 @@
-"""Where a release's image comes from: built here from a directory, or promoted from another repository.
+"""Where a release's image comes from: built here from a directory, or an image already in a repository.
 
-Both give the copy what it needs: the URI to pull, the tag the image keeps in every environment, and a
-grant helper for the copy's role. A promoted environment holds no DockerImageAsset, so its deploy builds
-nothing: the bytes it runs are the bytes its source environment verified.
+Each gives the copy what it needs: the URI to pull, the tag the image keeps in every environment, the
+digest it must have (when known before the copy), and a grant helper for the copy's role. An image taken
+from a repository (a promotion from the previous environment, or a rollback to an earlier release in the
+environment's own repository) needs no DockerImageAsset, so that deploy builds nothing.
 """
 
 from collections.abc import Mapping
 from typing import Protocol
 
-from aws_cdk import Arn, Stack
+from aws_cdk import Arn, ArnComponents, Stack
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from ml_constructs.ecr_calls import ecr_call
 from ml_constructs.image_tag import deploy_tag
 
 
@@ -23,6 +25,10 @@ class ImageSource(Protocol):
 
     @property
     def image_tag(self) -> str: ...
+
+    @property
+    def digest(self) -> str | None:
+        """The digest the released image must have; None where only the copy tells (a fresh build)."""
 
     def grant_pull(self, grantee: iam.IGrantable) -> iam.Grant: ...
 
@@ -46,13 +52,14 @@ class ModelImageBuild(Construct):
         )
         self.image_tag = deploy_tag(model_version, self.asset.asset_hash)
         self.image_uri = self.asset.image_uri
+        self.digest: str | None = None
 
     def grant_pull(self, grantee: iam.IGrantable) -> iam.Grant:
         return self.asset.repository.grant_pull(grantee)
 
 
-class PromotedImage(Construct):
-    """An image already released under `image_tag` in another environment's repository (any account/region)."""
+class RepositoryImage(Construct):
+    """An image already released under `image_tag` in a repository of any account and region."""
 
     def __init__(
         self,
@@ -66,14 +73,31 @@ class PromotedImage(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         arn = Arn.format(
-            {"service": "ecr", "account": account, "region": region, "resource": "repository"},
+            ArnComponents(
+                service="ecr", account=account, region=region, resource="repository", resource_name=repository_name
+            ),
             Stack.of(self),
         )
         self.repository = ecr.Repository.from_repository_attributes(
-            self, "Repository", repository_arn=f"{arn}/{repository_name}", repository_name=repository_name
+            self, "Repository", repository_arn=arn, repository_name=repository_name
         )
         self.image_tag = image_tag
         self.image_uri = self.repository.repository_uri_for_tag(image_tag)
+        source = ecr_call(
+            self,
+            "Digest",
+            action="describeImages",
+            parameters={
+                "registryId": account,
+                "repositoryName": repository_name,
+                "imageIds": [{"imageTag": image_tag}],
+            },
+            repository_arn=self.repository.repository_arn,
+            region=region,
+            physical_id=f"{account}/{repository_name}:{image_tag}",
+            output_paths=["imageDetails.0.imageDigest"],
+        )
+        self.digest: str | None = source.get_response_field("imageDetails.0.imageDigest")
 
     def grant_pull(self, grantee: iam.IGrantable) -> iam.Grant:
         return self.repository.grant_pull(grantee)

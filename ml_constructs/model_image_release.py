@@ -1,32 +1,20 @@
 """The stateless half: copy the model image into the repository at deploy time, with a least-privilege role."""
 
-from aws_cdk import Acknowledgment, Arn, ArnFormat, CfnResource, Stack, Token, Validations
+from aws_cdk import Acknowledgment, Arn, ArnComponents, ArnFormat, Stack, Token, Validations
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from cdk_ecr_deployment import DockerImageName, ECRDeployment
 from constructs import Construct
 
+from ml_constructs.ecr_calls import ecr_call
 from ml_constructs.image_sources import ImageSource
+from ml_constructs.image_tag import incoming_tag
+from ml_constructs.vendored import annotate_vendored_function
 
 # cdk-ecr-deployment's default; the function is a singleton per stack AND memory size.
 DEFAULT_COPY_MEMORY_MIB = 512
-
-# The copy function and its log group are vendored by cdk-ecr-deployment: these checkov findings concern
-# how they are built, which this app does not control; each is answered on the resource itself.
-CHECKOV_SKIPS: dict[type[CfnResource], tuple[tuple[str, str], ...]] = {
-    lambda_.CfnFunction: (
-        ("CKV_AWS_115", "Runs once per deploy as a custom resource; reserved concurrency would only waste quota."),
-        ("CKV_AWS_116", "CloudFormation invokes it synchronously and records failures; a DLQ would stay empty."),
-        ("CKV_AWS_117", "Copies between ECR registries over AWS endpoints; a VPC adds NAT cost, no isolation."),
-        ("CKV_AWS_173", "The function has no environment variables holding secrets."),
-    ),
-    logs.CfnLogGroup: (
-        ("CKV_AWS_158", "Holds only image-copy progress lines (image names, digests), no data worth a CMK."),
-    ),
-}
 
 
 class ImageCopyRole(Construct):
@@ -66,18 +54,18 @@ class ImageCopyRole(Construct):
         if self._log_policy is None:
             function = _copy_function(deployment)
             self._log_policy = self._allow_logs(function)
-            _annotate(function)
+            annotate_vendored_function(function)
         deployment.node.add_dependency(self._log_policy)
 
     def _allow_logs(self, function: lambda_.Function) -> iam.Policy:
         stack = Stack.of(self)
         log_group_arn = Arn.format(
-            {
-                "service": "logs",
-                "resource": "log-group",
-                "resource_name": f"/aws/lambda/{function.function_name}",
-                "arn_format": ArnFormat.COLON_RESOURCE_NAME,
-            },
+            ArnComponents(
+                service="logs",
+                resource="log-group",
+                resource_name=f"/aws/lambda/{function.function_name}",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            ),
             stack,
         )
         policy = iam.Policy(
@@ -94,9 +82,14 @@ class ImageCopyRole(Construct):
         partition = _as_nag_shows(stack.partition, "Partition")
         region = _as_nag_shows(stack.region, "Region")
         account = _as_nag_shows(stack.account, "AccountId")
+        # cdk-nag shows a reference to the function by its logical id in angle brackets.
+        function_resource = function.node.default_child
+        assert isinstance(function_resource, lambda_.CfnFunction)
+        function_ref = f"<{stack.resolve(stack.get_logical_id(function_resource))}>"
         Validations.of(policy).acknowledge(
             Acknowledgment(
-                id=f"AwsSolutions-IAM5[Resource::arn:{partition}:logs:{region}:{account}:log-group:*]",
+                id=f"AwsSolutions-IAM5[Resource::arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/"
+                f"{function_ref}:*]",
                 reason="Log stream names are chosen by Lambda at run time; the grant is limited to the "
                 "copy function's own log group.",
             )
@@ -123,22 +116,15 @@ def _copy_function(deployment: ECRDeployment) -> lambda_.Function:
     return function
 
 
-def _annotate(function: lambda_.Function) -> None:
-    """Attach the checkov skips, with their reasons, to the vendored resources they concern."""
-    for construct in function.node.find_all():
-        for resource_type, skips in CHECKOV_SKIPS.items():
-            if isinstance(construct, resource_type):
-                construct.add_metadata(
-                    "checkov", {"skip": [{"id": check, "comment": reason} for check, reason in skips]}
-                )
-
-
 class ModelImageRelease(Construct):
-    """Copies the image of `source` into `repository` under the source's tag, and publishes its URI.
+    """Copies the image of `source` into `repository`, tags it for release, and publishes its digest.
 
-    The tag is content-derived (see ModelImageBuild), so a redeploy of unchanged content changes no
-    property and copies nothing, and new content never collides with an existing immutable tag. Several
-    releases may share a stack.
+    The copy lands under the mutable `incoming-<tag>` and can always be re-run (ECR refuses any push of an
+    existing immutable tag, even of the same image: cdklabs/cdk-ecr-deployment#207); the immutable release
+    tag is then added with ECR's PutImage, which changes nothing when the tag already holds that digest.
+    Consumers get `repository@sha256:...` in SSM. The parameter only accepts the digest this release must
+    run (the copied image's, or for a promotion or rollback the source's), so a tag already holding another
+    image, or a copy that changed the bytes, fails the deploy with both digests in the message.
     """
 
     def __init__(
@@ -149,12 +135,13 @@ class ModelImageRelease(Construct):
         source: ImageSource,
         repository: ecr.IRepository,
         image_uri_parameter_name: str,
+        image_tag_parameter_name: str,
         copy_memory_mib: int = DEFAULT_COPY_MEMORY_MIB,
     ) -> None:
         super().__init__(scope, construct_id)
         self.source = source
         self.image_tag = source.image_tag
-        self.image_uri = repository.repository_uri_for_tag(source.image_tag)
+        landing_tag = incoming_tag(source.image_tag)
 
         copy_role = ImageCopyRole.of(self, copy_memory_mib)
         source.grant_pull(copy_role.role)
@@ -163,7 +150,7 @@ class ModelImageRelease(Construct):
             self,
             "Copy",
             src=DockerImageName(source.image_uri),
-            dest=DockerImageName(self.image_uri),
+            dest=DockerImageName(repository.repository_uri_for_tag(landing_tag)),
             memory_limit=copy_memory_mib,
             # The construct adds ecr:* and s3:GetObject on "*" to its role; an immutable view of our
             # role drops those, and the role keeps only the grants made above.
@@ -171,11 +158,62 @@ class ModelImageRelease(Construct):
         )
         copy_role.serve(self.copy)
 
+        repository_name = repository.repository_name
+        copied = ecr_call(
+            self,
+            "CopiedImage",
+            action="batchGetImage",
+            parameters={"repositoryName": repository_name, "imageIds": [{"imageTag": landing_tag}]},
+            repository_arn=repository.repository_arn,
+            physical_id=f"{repository_name}:{landing_tag}",
+            output_paths=["images.0.imageId.imageDigest", "images.0.imageManifest", "images.0.imageManifestMediaType"],
+        )
+        copied.node.add_dependency(self.copy)
+        copied_digest = copied.get_response_field("images.0.imageId.imageDigest")
+        tagged = ecr_call(
+            self,
+            "ReleaseTag",
+            action="putImage",
+            parameters={
+                "repositoryName": repository_name,
+                "imageTag": source.image_tag,
+                "imageDigest": copied_digest,
+                "imageManifest": copied.get_response_field("images.0.imageManifest"),
+                "imageManifestMediaType": copied.get_response_field("images.0.imageManifestMediaType"),
+            },
+            repository_arn=repository.repository_arn,
+            physical_id=f"{repository_name}:{source.image_tag}",
+            output_paths=["image.imageId.imageDigest"],
+            # Same digest already tagged: nothing to do. Another digest: the parameter below says so.
+            ignore_error_codes="ImageAlreadyExistsException|ImageTagAlreadyExistsException",
+        )
+        released = ecr_call(
+            self,
+            "ReleasedImage",
+            action="describeImages",
+            parameters={"repositoryName": repository_name, "imageIds": [{"imageTag": source.image_tag}]},
+            repository_arn=repository.repository_arn,
+            physical_id=f"{repository_name}:{source.image_tag}@{copied_digest}",
+            output_paths=["imageDetails.0.imageDigest"],
+        )
+        released.node.add_dependency(tagged)
+        self.image_digest = released.get_response_field("imageDetails.0.imageDigest")
+        self.expected_digest = source.digest or copied_digest
+        self.image_uri = f"{repository.repository_uri}@{self.image_digest}"
+
         self.image_uri_parameter = ssm.StringParameter(
             self,
             "ImageUriParameter",
             parameter_name=image_uri_parameter_name,
             string_value=self.image_uri,
-            description="URI of the model-serving image deployed to this environment",
+            allowed_pattern=f"^[^@]+@{self.expected_digest}$",
+            description=f"Digest-pinned URI of the model-serving image released as tag {source.image_tag}",
         )
-        self.image_uri_parameter.node.add_dependency(self.copy)
+        self.image_tag_parameter = ssm.StringParameter(
+            self,
+            "ImageTagParameter",
+            parameter_name=image_tag_parameter_name,
+            string_value=source.image_tag,
+            description="Release tag of the model-serving image (the digest parameter is what to run)",
+        )
+        self.image_tag_parameter.node.add_dependency(self.image_uri_parameter)

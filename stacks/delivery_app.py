@@ -9,7 +9,7 @@ from cdk_nag import AwsSolutionsChecks
 from config import AppSettings
 from stacks.delivery_roles_stack import delivery_roles_per_account
 from stacks.model_delivery_stage import ModelDeliveryStage
-from stacks.model_image_stack import BuildFrom, PromoteFrom
+from stacks.model_image_stack import BuildFrom, ImageFrom, PromoteFrom, RollBackTo
 
 
 def new_app(**props: Any) -> App:
@@ -26,11 +26,14 @@ def build(app: App, settings: AppSettings, *, image_directory: Path) -> dict[str
     stages: dict[str, ModelDeliveryStage] = {}
     for env in settings.in_promotion_order:
         source = settings.promotion_source(env)
-        image_from: BuildFrom | PromoteFrom = (
-            BuildFrom(directory=str(image_directory), model_version=settings.model_version)
-            if source is None
-            else PromoteFrom(source=source, image_tag=stages[source.name].model_image_stack.release.image_tag)
-        )
+        rollback_tag = settings.rollback_tag(env)
+        image_from: ImageFrom
+        if rollback_tag:
+            image_from = RollBackTo(image_tag=rollback_tag)
+        elif source:
+            image_from = PromoteFrom(source=source, image_tag=stages[source.name].model_image_stack.release.image_tag)
+        else:
+            image_from = BuildFrom(directory=str(image_directory), model_version=settings.model_version)
         stages[env.name] = ModelDeliveryStage(
             app,
             settings=env,

@@ -7,7 +7,7 @@ from aws_cdk import Environment, Stack, Stage
 from constructs import Construct
 
 from config.settings import EnvironmentSettings
-from stacks.model_image_stack import BuildFrom, ModelImageStack, PromoteFrom
+from stacks.model_image_stack import ImageFrom, ModelImageStack
 from stacks.repository_stack import RepositoryStack
 
 
@@ -17,7 +17,7 @@ class ModelDeliveryStage(Stage):
         scope: Construct,
         *,
         settings: EnvironmentSettings,
-        image_from: BuildFrom | PromoteFrom,
+        image_from: ImageFrom,
         promotion_pull_accounts: Sequence[str] = (),
         **kwargs: Any,
     ) -> None:

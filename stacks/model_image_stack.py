@@ -9,7 +9,7 @@ from aws_cdk import aws_ecr_assets as ecr_assets
 from constructs import Construct
 
 from config.settings import EnvironmentSettings
-from ml_constructs import ImageSource, ModelImageBuild, ModelImageRelease, PromotedImage
+from ml_constructs import ImageSource, ModelImageBuild, ModelImageRelease, RepositoryImage
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,16 @@ class PromoteFrom:
     image_tag: str
 
 
+@dataclass(frozen=True)
+class RollBackTo:
+    """The environment goes back to `image_tag`, already in its own repository (no build, no new bytes)."""
+
+    image_tag: str
+
+
+ImageFrom = BuildFrom | PromoteFrom | RollBackTo
+
+
 class ModelImageStack(Stack):
     def __init__(
         self,
@@ -35,7 +45,7 @@ class ModelImageStack(Stack):
         construct_id: str,
         *,
         settings: EnvironmentSettings,
-        image_from: BuildFrom | PromoteFrom,
+        image_from: ImageFrom,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -55,14 +65,15 @@ class ModelImageStack(Stack):
             source=self.image_source,
             repository=repository,
             image_uri_parameter_name=settings.ssm_image_uri_parameter,
+            image_tag_parameter_name=settings.ssm_image_tag_parameter,
         )
-        origin = "built here" if isinstance(image_from, BuildFrom) else f"promoted from {image_from.source.name}"
-        CfnOutput(self, "ImageOrigin", value=origin)
+        CfnOutput(self, "ImageOrigin", value=_origin(image_from))
         CfnOutput(self, "ImageTag", value=self.release.image_tag)
+        CfnOutput(self, "ImageDigest", value=self.release.image_digest)
         CfnOutput(self, "ImageUri", value=self.release.image_uri)
         CfnOutput(self, "ImageUriParameter", value=self.release.image_uri_parameter.parameter_name)
 
-    def _source(self, settings: EnvironmentSettings, image_from: BuildFrom | PromoteFrom) -> ImageSource:
+    def _source(self, settings: EnvironmentSettings, image_from: ImageFrom) -> ImageSource:
         if isinstance(image_from, BuildFrom):
             return ModelImageBuild(
                 self,
@@ -72,12 +83,29 @@ class ModelImageStack(Stack):
                 platform=ecr_assets.Platform.custom(settings.image_platform),
                 build_args={"BASE_IMAGE": settings.base_image} if settings.base_image else None,
             )
-        source = image_from.source
-        return PromotedImage(
+        if isinstance(image_from, PromoteFrom):
+            source = image_from.source
+            return RepositoryImage(
+                self,
+                "PromotedFrom",
+                repository_name=source.repository_name,
+                account=source.account,
+                region=source.region,
+                image_tag=image_from.image_tag,
+            )
+        return RepositoryImage(
             self,
-            "PromotedFrom",
-            repository_name=source.repository_name,
-            account=source.account,
-            region=source.region,
+            "RolledBackTo",
+            repository_name=settings.repository_name,
+            account=settings.account,
+            region=settings.region,
             image_tag=image_from.image_tag,
         )
+
+
+def _origin(image_from: ImageFrom) -> str:
+    if isinstance(image_from, BuildFrom):
+        return "built here"
+    if isinstance(image_from, PromoteFrom):
+        return f"promoted from {image_from.source.name}"
+    return f"rolled back to {image_from.image_tag}"

@@ -41,9 +41,13 @@ class RepositoryStack(Stack):
             ),
             removal_policy=RemovalPolicy.DESTROY if settings.destroy_on_removal else RemovalPolicy.RETAIN,
         )
-        # Whole accounts may pull (their own IAM decides who inside); named principals may push.
-        for account in dict.fromkeys([*settings.pull_account_ids, *promotion_pull_accounts]):
-            self.model_repository.grant_pull(iam.AccountPrincipal(account))
+        # Whole accounts may pull (their own IAM decides who inside); named principals may push; the accounts
+        # that promote from here may also read digests, to check that they run the same bytes.
+        for account in settings.pull_account_ids:
+            if account not in promotion_pull_accounts:
+                self.model_repository.grant_pull(iam.AccountPrincipal(account))
+        for account in dict.fromkeys(promotion_pull_accounts):
+            self.model_repository.grant_read_and_pull(iam.AccountPrincipal(account))
         for principal_arn in settings.push_principal_arns:
             self.model_repository.grant_pull_push(iam.ArnPrincipal(principal_arn))
 

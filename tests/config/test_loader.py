@@ -182,3 +182,23 @@ def test_promotion_order_puts_every_source_first() -> None:
     staging = settings.environment("staging")
     assert settings.promotion_source(staging) == settings.environment("dev")
     assert settings.promotion_targets(staging) == (settings.environment("prod"),)
+
+
+@pytest.mark.parametrize(
+    ("rollback", "expected"),
+    [
+        ("prod", "rollback = 'prod': must be ENVIRONMENT=TAG, e.g. prod=1.0.0-0123456789ab"),
+        ("qa=1.0.0-abc", "config: rollback.environment = 'qa': no such environment; environments: dev,"),
+        ("prod=bad tag", "config: rollback.image_tag = 'bad tag': must be an image tag"),
+    ],
+)
+def test_a_rollback_names_an_environment_and_a_tag(rollback: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(environments(), model_version="1.0.0", rollback=rollback)
+    assert any(problem.startswith(expected) for problem in raised.value.problems), raised.value.problems
+
+
+def test_a_rollback_applies_to_its_environment_only() -> None:
+    settings = load_settings(environments(), model_version="1.0.0", rollback="prod=1.0.0-0123456789ab")
+    assert settings.rollback_tag(settings.environment("prod")) == "1.0.0-0123456789ab"
+    assert settings.rollback_tag(settings.environment("staging")) is None

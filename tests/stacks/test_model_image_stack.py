@@ -1,11 +1,13 @@
 """The stateless stack: built or promoted image, deploy-time copy under a content tag, least-privilege copy role."""
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from stacks.synthesis import SynthesizedApp, SynthesizedStack
+from config.project import project_context
+from stacks.synthesis import SynthesizedApp, SynthesizedStack, synthesize
 
 COPY_TYPE = "Custom::CDKECRDeployment"
 
@@ -54,53 +56,117 @@ def test_the_build_uses_model_image_for_the_configured_platform(synthesized: Syn
         assert "dockerBuildArgs" not in asset["source"], "no base-image override is configured in cdk.json"
 
 
-def test_copy_lands_under_the_content_tag_of_the_build(synthesized: SynthesizedApp, stack: SynthesizedStack) -> None:
+def test_copy_lands_under_the_incoming_tag_of_the_build(synthesized: SynthesizedApp, stack: SynthesizedStack) -> None:
     builder = synthesized.settings.environment(chain_start(synthesized, stack.env))
     asset_hash, _ = image_asset(synthesized.stack(builder.name, "ModelImage"))
     settings = synthesized.settings.environment(stack.env)
     tag = f"{synthesized.settings.model_version}-{asset_hash[:12]}"
-    outputs = stack.template["Outputs"]
-    assert outputs["ImageTag"]["Value"] == tag, "every environment of a chain runs the build's tag"
+    assert stack.template["Outputs"]["ImageTag"]["Value"] == tag, "every environment of a chain runs the build's tag"
 
     _, copy = stack.only(COPY_TYPE)
     dest = json.dumps(copy["Properties"]["DestImage"])
     src = json.dumps(copy["Properties"]["SrcImage"])
-    assert f"/{settings.repository_name}:{tag}" in dest
     assert f"{settings.account}.dkr.ecr.{settings.region}" in dest
+    assert dest.endswith(f'/{settings.repository_name}:incoming-{tag}"]]}}'), "the copy may always be re-run"
     if settings.promote_from:
         source = synthesized.settings.environment(settings.promote_from)
         assert f"{source.account}.dkr.ecr.{source.region}" in src and f"/{source.repository_name}:{tag}" in src
         assert "container-assets" not in src
     else:
         assert "container-assets" in src and asset_hash in src
-    separator, (first, *rest) = copy["Properties"]["DestImage"]["Fn::Join"]
-    assert first.startswith("docker://")
-    assert outputs["ImageUri"]["Value"] == {"Fn::Join": [separator, [first.removeprefix("docker://"), *rest]]}
 
 
-def test_image_uri_is_published_in_ssm_after_the_copy(stack: SynthesizedStack) -> None:
+def ecr_calls(stack: SynthesizedStack) -> dict[str, dict[str, Any]]:
+    """The AwsCustomResource calls of the stack by logical id, with their Create call decoded."""
+    calls = {}
+    for logical_id, resource in stack.resources("Custom::AWS").items():
+        create = resource["Properties"]["Create"]
+        text = (
+            create
+            if isinstance(create, str)
+            else "".join(part if isinstance(part, str) else json.dumps(part) for part in create["Fn::Join"][1])
+        )
+        calls[logical_id] = {"resource": resource, "create": text}
+    return calls
+
+
+def call_named(stack: SynthesizedStack, fragment: str) -> tuple[str, dict[str, Any]]:
+    ((logical_id, call),) = ((i, c) for i, c in ecr_calls(stack).items() if fragment in i)
+    return logical_id, call
+
+
+def test_the_release_tag_is_added_by_put_image_which_is_idempotent(stack: SynthesizedStack) -> None:
     copy_id, _ = stack.only(COPY_TYPE)
-    _, parameter = stack.only("AWS::SSM::Parameter")
-    assert parameter["Properties"]["Name"] == f"/model-serving/{stack.env}/image-uri"
-    assert parameter["Properties"]["Value"] == stack.template["Outputs"]["ImageUri"]["Value"]
-    assert copy_id in parameter["DependsOn"]
+    copied_id, copied = call_named(stack, "CopiedImage")
+    assert copy_id in copied["resource"]["DependsOn"], "the copied image is read after the copy"
+    assert '"action":"batchGetImage"' in copied["create"] and "incoming-" in copied["create"]
+    tag_id, tag = call_named(stack, "ReleaseTag")
+    assert '"action":"putImage"' in tag["create"]
+    assert '"ignoreErrorCodesMatching":"ImageAlreadyExistsException|ImageTagAlreadyExistsException"' in tag["create"]
+    assert copied_id in json.dumps(tag["resource"]["Properties"]["Create"]), "the manifest comes from the copy"
+    _, released = call_named(stack, "ReleasedImage")
+    assert '"action":"describeImages"' in released["create"]
+    assert tag_id in released["resource"]["DependsOn"]
 
 
-def copy_role_statements(stack: SynthesizedStack) -> list[dict[str, Any]]:
+def test_consumers_get_the_digest_and_only_the_expected_one(
+    synthesized: SynthesizedApp, stack: SynthesizedStack
+) -> None:
+    settings = synthesized.settings.environment(stack.env)
+    parameters = {p["Properties"]["Name"]: p for p in stack.resources("AWS::SSM::Parameter").values()}
+    uri = parameters[settings.ssm_image_uri_parameter]["Properties"]
+    released_id, _ = call_named(stack, "ReleasedImage")
+    assert uri["Value"] == stack.template["Outputs"]["ImageUri"]["Value"]
+    assert {"Fn::GetAtt": [released_id, "imageDetails.0.imageDigest"]} in uri["Value"]["Fn::Join"][1]
+    expected_from = call_named(stack, "PromotedFromDigest" if settings.promote_from else "CopiedImage")[0]
+    assert expected_from in json.dumps(uri["AllowedPattern"]), "the parameter refuses any other digest"
+    assert (
+        parameters[settings.ssm_image_tag_parameter]["Properties"]["Value"]
+        == (stack.template["Outputs"]["ImageTag"]["Value"])
+    )
+
+
+def test_a_promotion_reads_the_source_digest_in_the_source_account(
+    synthesized: SynthesizedApp, stack: SynthesizedStack
+) -> None:
+    settings = synthesized.settings.environment(stack.env)
+    if not settings.promote_from:
+        assert not [i for i in ecr_calls(stack) if "PromotedFrom" in i]
+        return
+    source = synthesized.settings.environment(settings.promote_from)
+    _, call = call_named(stack, "PromotedFromDigest")
+    assert f'"registryId":"{source.account}"' in call["create"]
+    assert f'"region":"{source.region}"' in call["create"]
+
+
+def role_of(stack: SynthesizedStack, function: dict[str, Any]) -> str:
+    return str(function["Properties"]["Role"]["Fn::GetAtt"][0])
+
+
+def copy_function(stack: SynthesizedStack) -> dict[str, Any]:
+    (function,) = (
+        f for f in stack.resources("AWS::Lambda::Function").values() if f["Properties"]["Handler"] == "bootstrap"
+    )
+    return function
+
+
+def statements_of(stack: SynthesizedStack, role_id: str) -> list[dict[str, Any]]:
     statements = []
     for policy in stack.resources("AWS::IAM::Policy").values():
-        statements += policy["Properties"]["PolicyDocument"]["Statement"]
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
     return statements
+
+
+def actions_of(statement: dict[str, Any]) -> list[str]:
+    return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
 
 
 def test_copy_role_has_only_what_the_copy_needs(synthesized: SynthesizedApp, stack: SynthesizedStack) -> None:
     settings = synthesized.settings.environment(stack.env)
-    (role_id,) = stack.resources("AWS::IAM::Role")
-    for policy in stack.resources("AWS::IAM::Policy").values():
-        assert policy["Properties"]["Roles"] == [{"Ref": role_id}]
-    statements = copy_role_statements(stack)
+    statements = statements_of(stack, role_of(stack, copy_function(stack)))
     for statement in statements:
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        actions = actions_of(statement)
         assert all("*" not in action for action in actions), f"wildcard action in {actions}"
         if statement["Resource"] == "*":
             assert actions == ["ecr:GetAuthorizationToken"]
@@ -115,20 +181,39 @@ def test_copy_role_has_only_what_the_copy_needs(synthesized: SynthesizedApp, sta
     assert pulls and all("ecr:PutImage" not in s["Action"] for s in pulls)
 
 
+def test_each_ecr_call_may_make_that_call_on_one_repository_only(stack: SynthesizedStack) -> None:
+    (handler,) = (
+        f for f in stack.resources("AWS::Lambda::Function").values() if f["Properties"]["Handler"] != "bootstrap"
+    )
+    policies = stack.resources("AWS::IAM::Policy")
+    for call_id, call in ecr_calls(stack).items():
+        own_policy = f"{call_id[:-8]}CustomResourcePolicy"  # the logical id without its 8-character hash
+        (policy,) = (policies[i] for i in call["resource"]["DependsOn"] if i.startswith(own_policy))
+        assert policy["Properties"]["Roles"] == [{"Ref": role_of(stack, handler)}]
+        (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+        action = statement["Action"]
+        assert isinstance(action, str) and action.lower().endswith(
+            call["create"].split('"action":"')[1].split('"')[0].lower()
+        )
+        assert ":repository/" in json.dumps(statement["Resource"])
+
+
 def test_copy_function_is_the_vendored_lambda_with_our_role(stack: SynthesizedStack) -> None:
-    (role_id,) = stack.resources("AWS::IAM::Role")
-    (function,) = stack.resources("AWS::Lambda::Function").values()
+    function = copy_function(stack)
     assert function["Properties"]["Runtime"] == "provided.al2023"
-    assert function["Properties"]["Handler"] == "bootstrap"
-    assert function["Properties"]["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
-    skipped = {skip["id"] for skip in function["Metadata"]["checkov"]["skip"]}
-    assert skipped == {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"}
+    assert stack.template["Resources"][role_of(stack, function)]["Type"] == "AWS::IAM::Role"
+    for vendored in stack.resources("AWS::Lambda::Function").values():
+        skipped = {skip["id"] for skip in vendored["Metadata"]["checkov"]["skip"]}
+        assert skipped == {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"}
 
 
 def test_copy_waits_for_its_permissions(stack: SynthesizedStack) -> None:
     _, copy = stack.only(COPY_TYPE)
-    policies = set(stack.resources("AWS::IAM::Policy"))
-    assert policies <= set(copy["DependsOn"])
+    role_id = role_of(stack, copy_function(stack))
+    policies = {
+        i for i, p in stack.resources("AWS::IAM::Policy").items() if {"Ref": role_id} in p["Properties"]["Roles"]
+    }
+    assert policies and policies <= set(copy["DependsOn"])
 
 
 def test_no_cross_stack_export_ties_the_stacks(synthesized: SynthesizedApp, env_name: str) -> None:
@@ -148,3 +233,23 @@ def test_one_delivery_roles_stack_per_github_deployed_account(synthesized: Synth
     template = json.loads((synthesized.outdir / roles[2]).read_text())
     names = sorted(r["Properties"]["RoleName"] for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role")
     assert names == ["github-deploy-prod"]
+
+
+def test_a_rollback_copies_an_earlier_release_of_the_same_repository_and_builds_nothing(
+    project_root: Path, tmp_path: Path
+) -> None:
+    context = {**project_context(project_root), "rollback": "prod=1.0.0-0123456789ab"}
+    app = synthesize(project_root, tmp_path, context=context)
+    prod = app.settings.environment("prod")
+    stack = app.stack("prod", "ModelImage")
+    assert not stack.assets.get("dockerImages")
+    assert stack.template["Outputs"]["ImageOrigin"]["Value"] == "rolled back to 1.0.0-0123456789ab"
+    assert stack.template["Outputs"]["ImageTag"]["Value"] == "1.0.0-0123456789ab"
+    _, copy = stack.only(COPY_TYPE)
+    assert f'{prod.account}.dkr.ecr.{prod.region}.", {{"Ref": "AWS::URLSuffix"}}, "/{prod.repository_name}:1.0.0-' in (
+        json.dumps(copy["Properties"]["SrcImage"])
+    )
+    _, digest = call_named(stack, "RolledBackToDigest")
+    assert f'"registryId":"{prod.account}"' in digest["create"]
+    staging = app.stack("staging", "ModelImage")
+    assert staging.template["Outputs"]["ImageOrigin"]["Value"] == "promoted from dev", "only prod rolls back"

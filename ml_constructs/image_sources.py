@@ -13,13 +13,13 @@ from aws_cdk import Arn, ArnComponents, Stack
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from ml_constructs.ecr_calls import ecr_call
 from ml_constructs.image_tag import deploy_tag
 
 
-class ImageSource(Protocol):
+class ImageSource(IConstruct, Protocol):
     @property
     def image_uri(self) -> str: ...
 

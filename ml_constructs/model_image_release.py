@@ -157,6 +157,10 @@ class ModelImageRelease(Construct):
             role=copy_role.role.without_policy_updates(),
         )
         copy_role.serve(self.copy)
+        # A promoted or rolled-back source is read first: a missing tag or a refused pull then fails with
+        # ECR's own message, before the copy (whose failures CloudFormation reports as "Invalid
+        # PhysicalResourceId", cdklabs/cdk-ecr-deployment#675).
+        self.copy.node.add_dependency(source)
 
         repository_name = repository.repository_name
         copied = ecr_call(

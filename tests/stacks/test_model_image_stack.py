@@ -253,3 +253,10 @@ def test_a_rollback_copies_an_earlier_release_of_the_same_repository_and_builds_
     assert f'"registryId":"{prod.account}"' in digest["create"]
     staging = app.stack("staging", "ModelImage")
     assert staging.template["Outputs"]["ImageOrigin"]["Value"] == "promoted from dev", "only prod rolls back"
+
+
+def test_a_promotion_reads_its_source_before_copying(synthesized: SynthesizedApp) -> None:
+    stack = synthesized.stack("staging", "ModelImage")
+    source_id, _ = call_named(stack, "PromotedFromDigest")
+    _, copy = stack.only(COPY_TYPE)
+    assert source_id in copy["DependsOn"], "a missing source tag fails with ECR's message, before the copy"

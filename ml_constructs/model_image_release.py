@@ -116,6 +116,15 @@ def _copy_function(deployment: ECRDeployment) -> lambda_.Function:
     return function
 
 
+def digest_guard(tag: str, *, expected: str, actual: str) -> str:
+    """An SSM AllowedPattern that accepts `<repository>@<expected>` only, and names both digests when it refuses.
+
+    SSM's refusal quotes the pattern, not the value ("cannot be validated against allowedPattern: ..."),
+    so the second alternative, which no `repository@digest` value can match, carries the explanation.
+    """
+    return f"^[^@]+@{expected}$|^(tag {tag} holds {actual}; this release must run {expected})$"
+
+
 class ModelImageRelease(Construct):
     """Copies the image of `source` into `repository`, tags it for release, and publishes its digest.
 
@@ -210,7 +219,7 @@ class ModelImageRelease(Construct):
             "ImageUriParameter",
             parameter_name=image_uri_parameter_name,
             string_value=self.image_uri,
-            allowed_pattern=f"^[^@]+@{self.expected_digest}$",
+            allowed_pattern=digest_guard(source.image_tag, expected=self.expected_digest, actual=self.image_digest),
             description=f"Digest-pinned URI of the model-serving image released as tag {source.image_tag}",
         )
         self.image_tag_parameter = ssm.StringParameter(

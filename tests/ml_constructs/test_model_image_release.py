@@ -14,6 +14,7 @@ from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
 from ml_constructs import ModelImageBuild, ModelImageRelease, RepositoryImage
+from ml_constructs.model_image_release import digest_guard
 
 
 def probe_stack(region: str = "us-east-1", *, partition_literals: bool = False) -> tuple[App, Stack]:
@@ -180,3 +181,13 @@ def test_a_promoted_release_pulls_from_the_source_account_and_builds_nothing() -
     pulls = [s for s in statements_of(template, role_id) if "ecr:BatchGetImage" in s["Action"]]
     assert "arn:aws:ecr:eu-west-1:210987654321:repository/model-serving" in json.dumps(pulls)
     assert not app.synth().get_stack_by_name("Probe").assets, "a promotion builds no image"
+
+
+def test_the_digest_guard_accepts_only_the_expected_digest_and_names_both_when_it_refuses() -> None:
+    expected, actual = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+    guard = digest_guard("1.0.0-0123456789ab", expected=expected, actual=actual)
+    uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/model-serving"
+    assert re.fullmatch(guard, f"{uri}@{expected}")
+    assert not re.fullmatch(guard, f"{uri}@{actual}")
+    assert not re.fullmatch(guard, f"{uri}:1.0.0-0123456789ab")
+    assert expected in guard and actual in guard and "1.0.0-0123456789ab" in guard

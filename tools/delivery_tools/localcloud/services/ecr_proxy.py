@@ -54,6 +54,8 @@ _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host"}
 )
 _SERVER_SET = frozenset({"date", "server"})
+# ECR's limit on a manifest's size; larger request bodies are blobs and never copied.
+_MANIFEST_LIMIT = 4 * 1024 * 1024
 # Every manifest type, so the registry answers a HEAD for any image as it stored it.
 _MANIFEST_TYPES = ", ".join(
     (
@@ -113,8 +115,10 @@ class ProxyConfig:
         )
 
 
-class RepositorySettings:
-    """Repository settings as the local AWS API holds them, per account; a short cache only where allowed."""
+class EcrApi:
+    """ECR's control plane in the local AWS API, per account: repository settings (with a short cache only
+    where allowed), and the images pushed through the registry, recorded so DescribeImages sees them as on AWS
+    (the CDK's asset publishing asks it whether an image is already there)."""
 
     def __init__(self, ecr_client: EcrClientFactory, cache_seconds: float = 2.0) -> None:
         self._ecr_client = ecr_client
@@ -132,6 +136,27 @@ class RepositorySettings:
             return None
         repositories: list[dict[str, Any]] = found["repositories"]
         return repositories[0] if repositories else None
+
+    def _record(self, account: str, region: str, repository: str, tag: str, manifest: bytes, digest: str) -> None:
+        client = self._clients.get((account, region)) or self._ecr_client(account, region)
+        media_type = json.loads(manifest).get("mediaType")
+        client.put_image(
+            registryId=account,
+            repositoryName=repository,
+            imageManifest=manifest.decode(),
+            imageTag=tag,
+            imageDigest=digest,
+            **({"imageManifestMediaType": media_type} if media_type else {}),
+        )
+
+    async def record_image(
+        self, account: str, region: str, repository: str, tag: str, manifest: bytes, digest: str
+    ) -> None:
+        """Tell the AWS API that `repository:tag` is the manifest `digest` now (never raises: logged instead)."""
+        try:
+            await anyio.to_thread.run_sync(self._record, account, region, repository, tag, manifest, digest)
+        except Exception as error:  # the push itself succeeded; a missing record only affects DescribeImages
+            print(f"warning: {repository}:{tag} of {account} not recorded in the ECR API: {error}", file=sys.stderr)
 
     async def get(self, account: str, region: str, repository: str, *, fresh: bool) -> dict[str, Any] | None:
         """The repository's DescribeRepositories entry, or None when the account has no such repository.
@@ -190,7 +215,7 @@ class EcrProxy:
     def __init__(
         self,
         registries: tuple[Registry, ...],
-        settings: RepositorySettings,
+        api: EcrApi,
         upstream: httpx2.AsyncBaseTransport,
     ) -> None:
         self._accounts: dict[str, tuple[str, str]] = {}
@@ -199,7 +224,7 @@ class EcrProxy:
             if match is None or match["account"] != registry.account:
                 raise ValueError(f"{registry.host!r} is no ECR registry host of account {registry.account}")
             self._accounts[registry.host] = (registry.account, match["region"])
-        self._settings = settings
+        self._api = api
         # No timeouts on reads and writes: a layer of gigabytes may take minutes either way.
         self._client = httpx2.AsyncClient(
             transport=upstream, base_url="http://registry", timeout=httpx2.Timeout(None, connect=10.0)
@@ -231,7 +256,7 @@ class EcrProxy:
             return
         upstream_path = f"/v2/{account}/{request.repository}/{request.rest}"
         if scope["method"] != "PUT" or request.tag is None:
-            if await self._settings.get(account, region, request.repository, fresh=False) is None:
+            if await self._api.get(account, region, request.repository, fresh=False) is None:
                 await _send_error(send, name_unknown(request.repository, account), head_only)
                 return
             await self._forward(scope, receive, send, upstream_path, account, client_host)
@@ -241,11 +266,14 @@ class EcrProxy:
             if refusal is not None:
                 await _send_error(send, refusal, head_only)
                 return
-            await self._forward(scope, receive, send, upstream_path, account, client_host)
+            manifest = bytearray()
+            status, digest = await self._forward(scope, receive, send, upstream_path, account, client_host, manifest)
+            if status == 201 and digest and len(manifest) <= _MANIFEST_LIMIT:
+                await self._api.record_image(account, region, request.repository, request.tag, bytes(manifest), digest)
 
     async def _tag_write_refusal(self, account: str, region: str, request: RepositoryRequest) -> RegistryError | None:
         """ECR's answer to a manifest PUT by tag, if it refuses it; read from the AWS API now, not cached."""
-        settings = await self._settings.get(account, region, request.repository, fresh=True)
+        settings = await self._api.get(account, region, request.repository, fresh=True)
         if settings is None:
             return name_unknown(request.repository, account)
         assert request.tag is not None
@@ -260,9 +288,20 @@ class EcrProxy:
         return tag_invalid(request.tag, request.repository) if existing.status_code == 200 else None
 
     async def _forward(
-        self, scope: Scope, receive: Receive, send: Send, upstream_path: str, account: str, client_host: str
-    ) -> None:
-        """Send the request to the backend and its answer back, both bodies streamed chunk by chunk."""
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        upstream_path: str,
+        account: str,
+        client_host: str,
+        request_copy: bytearray | None = None,
+    ) -> tuple[int, str | None]:
+        """Send the request to the backend and its answer back, both bodies streamed chunk by chunk.
+
+        The first `_MANIFEST_LIMIT` bytes of the request body are copied into `request_copy` if given (for
+        manifests, never blobs). Returns the backend's status and Docker-Content-Digest.
+        """
         headers = [
             (name.decode("latin-1"), value.decode("latin-1"))
             for name, value in scope["headers"]
@@ -277,7 +316,10 @@ class EcrProxy:
                 message = await receive()
                 if message["type"] == "http.disconnect":
                     raise ConnectionAbortedError("the client went away mid-request")
-                yield message.get("body", b"")
+                chunk = message.get("body", b"")
+                if request_copy is not None and len(request_copy) <= _MANIFEST_LIMIT:
+                    request_copy.extend(chunk)
+                yield chunk
                 more = message.get("more_body", False)
 
         query = _upstream_query(scope.get("query_string", b"").decode("latin-1"), account)
@@ -293,7 +335,7 @@ class EcrProxy:
             await _send_error(
                 send, RegistryError(502, "UNAVAILABLE", f"the backend registry is unreachable: {error}"), False
             )
-            return
+            return 502, None
         try:
             response_headers = []
             for name, value in response.headers.multi_items():
@@ -309,6 +351,7 @@ class EcrProxy:
             await send({"type": "http.response.body", "body": b""})
         finally:
             await response.aclose()
+        return response.status_code, response.headers.get("docker-content-digest")
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -333,7 +376,7 @@ def serve(config: ProxyConfig, ecr_client: EcrClientFactory) -> None:
     """Listen on every registry's address (TLS) and serve until stopped."""
     app = EcrProxy(
         config.registries,
-        RepositorySettings(ecr_client),
+        EcrApi(ecr_client),
         httpx2.AsyncHTTPTransport(uds=str(config.upstream_socket)),
     )
     sockets = [_listener(address, config.port) for address in sorted({r.address for r in config.registries})]

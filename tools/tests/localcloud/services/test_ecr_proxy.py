@@ -354,3 +354,14 @@ def test_a_200_mb_blob_streams_through_with_bounded_memory(cloud: Cloud) -> None
     print(f"200 MiB up and down through the proxy in {seconds:.1f} s; proxy peak RSS grew {grown_mib:.1f} MiB")
     assert (size, f"sha256:{received.hexdigest()}") == (count * len(chunk), digest)
     assert grown_mib < 32, f"the proxy's peak RSS grew by {grown_mib:.0f} MiB for a 200 MiB blob: it buffers"
+
+
+def test_pushed_tags_are_seen_by_the_ecr_api_of_their_account(cloud: Cloud) -> None:
+    """The CDK's asset publishing asks DescribeImages whether a tag is there before it pushes (as on AWS)."""
+    repository = _repository(cloud, ACCOUNT_A, "described", "IMMUTABLE")
+    pushed = cloud.client(HOST_A).push(repository, "2.1", b'{"image": "described"}')
+    assert pushed.status_code == 201
+    images = cloud.ecr(ACCOUNT_A).describe_images(repositoryName=repository, imageIds=[{"imageTag": "2.1"}])
+    assert [image["imageDigest"] for image in images["imageDetails"]] == [pushed.headers["docker-content-digest"]]
+    _repository(cloud, ACCOUNT_B, repository, "IMMUTABLE")
+    assert cloud.ecr(ACCOUNT_B).describe_images(repositoryName=repository)["imageDetails"] == []

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from config import ConfigError, load_settings
+from delivery_tools.common.cdk import cdk_cli_environment
 from tests.unit.cdk_app import PROJECT_ROOT, project_context
-from tooling.cdk_environment import cdk_cli_environment
 
 
 def environments() -> dict[str, Any]:

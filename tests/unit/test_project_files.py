@@ -6,8 +6,8 @@ import subprocess
 from pathlib import Path
 
 from config.settings import EnvironmentSettings, GitHubSettings, LifecycleSettings
+from delivery_tools.common.cdk import cdk_cli_environment
 from tests.unit.cdk_app import PROJECT_ROOT
-from tooling.cdk_environment import cdk_cli_environment
 
 
 def test_cdk_json_carries_the_recommended_feature_flags_of_the_pinned_cli(tmp_path: Path) -> None:

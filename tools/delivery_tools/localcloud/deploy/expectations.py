@@ -1,0 +1,54 @@
+"""What a local deploy must produce, from the project's own configuration and cloud assembly.
+
+The settings come from the app's config loader (the same validation `cdk synth` runs), the image tag from
+the rule the construct applies (`ml_constructs.image_tag`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from config import EnvironmentSettings
+from delivery_tools.common.errors import ToolError
+from delivery_tools.localcloud.settings import LocalSettings
+
+
+@dataclass(frozen=True)
+class Expected:
+    """One local environment's settings and the image the deploy should land in its repository."""
+
+    settings: EnvironmentSettings
+    model_version: str
+    asset_repository: str
+    asset_tag: str
+
+    @property
+    def tag(self) -> str:
+        # Imported here: the app's construct package loads the CDK library, which starts a Node.js process;
+        # commands that never need a tag (down, diff, a configuration error) stay fast and quiet.
+        from ml_constructs.image_tag import deploy_tag
+
+        return deploy_tag(self.model_version, self.asset_tag)
+
+
+def image_asset(cloud_assembly: Path, stage: str) -> tuple[str, str]:
+    """(repository, tag) the CDK published the model image asset to, from the stage's asset manifests."""
+    found = [
+        (destination["repositoryName"], destination["imageTag"])
+        for manifest in sorted((cloud_assembly / f"assembly-{stage}").glob("*.assets.json"))
+        for image in json.loads(manifest.read_text()).get("dockerImages", {}).values()
+        for destination in image["destinations"].values()
+    ]
+    if len(found) != 1:
+        raise ToolError(f"expected one docker image asset for {stage} in {cloud_assembly}, found {len(found)}")
+    return found[0]
+
+
+def expected(settings: LocalSettings, cloud_assembly: Path) -> list[Expected]:
+    """What every local environment should hold after the deploy, in cdk.json order."""
+    return [
+        Expected(environment, settings.model_version, *image_asset(cloud_assembly, environment.name))
+        for environment in settings.environments
+    ]

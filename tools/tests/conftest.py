@@ -20,6 +20,6 @@ def project_root() -> Path:
 @pytest.fixture
 def state(tmp_path: Path) -> LocalCloudState:
     """A prepared local-cloud state directory of the test's own."""
-    local_state = LocalCloudState(tmp_path / "local-cloud-home")
+    local_state = LocalCloudState.at(tmp_path / "local-cloud-home")
     local_state.prepare()
     return local_state

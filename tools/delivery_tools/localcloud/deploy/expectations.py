@@ -7,30 +7,21 @@ the rule the construct applies (`ml_constructs.image_tag`).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from config import EnvironmentSettings
 from delivery_tools.common.errors import ToolError
 from delivery_tools.localcloud.settings import LocalSettings
 
 
-@dataclass(frozen=True)
-class Expected:
-    """One local environment's settings and the image the deploy should land in its repository."""
+class Expected(NamedTuple):
+    """One local environment's settings, the image asset the CDK built, and the tag the deploy must land."""
 
     settings: EnvironmentSettings
-    model_version: str
     asset_repository: str
     asset_tag: str
-
-    @property
-    def tag(self) -> str:
-        # Imported here: the app's construct package loads the CDK library, which starts a Node.js process;
-        # commands that never need a tag (down, diff, a configuration error) stay fast and quiet.
-        from ml_constructs.image_tag import deploy_tag
-
-        return deploy_tag(self.model_version, self.asset_tag)
+    tag: str
 
 
 def image_asset(cloud_assembly: Path, stage: str) -> tuple[str, str]:
@@ -48,7 +39,12 @@ def image_asset(cloud_assembly: Path, stage: str) -> tuple[str, str]:
 
 def expected(settings: LocalSettings, cloud_assembly: Path) -> list[Expected]:
     """What every local environment should hold after the deploy, in cdk.json order."""
-    return [
-        Expected(environment, settings.model_version, *image_asset(cloud_assembly, environment.name))
-        for environment in settings.environments
-    ]
+    # Imported here: the app's construct package loads the CDK library, which starts a Node.js process;
+    # commands that never need a tag (down, diff, a configuration error) stay fast and quiet.
+    from ml_constructs.image_tag import deploy_tag
+
+    found = []
+    for environment in settings.environments:
+        repository, asset_tag = image_asset(cloud_assembly, environment.name)
+        found.append(Expected(environment, repository, asset_tag, deploy_tag(settings.model_version, asset_tag)))
+    return found

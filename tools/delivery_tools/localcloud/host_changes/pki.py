@@ -21,6 +21,13 @@ _CA_LIFETIME = datetime.timedelta(days=825)
 _SERVER_LIFETIME = datetime.timedelta(days=90)
 # Renew the server certificate well before it expires, so a long-lived checkout keeps working.
 _RENEW_BEFORE = datetime.timedelta(days=7)
+# A CA signs certificates and revocation lists, nothing else.
+_USAGES = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment", "key_agreement")
+_CA_KEY_USAGE = {
+    **dict.fromkeys((*_USAGES, "encipher_only", "decipher_only"), False),
+    "key_cert_sign": True,
+    "crl_sign": True,
+}
 
 
 @dataclass(frozen=True)
@@ -65,17 +72,7 @@ def _make_ca(key_path: Path, certificate_path: Path) -> tuple[ec.EllipticCurvePr
         .not_valid_after(now + _CA_LIFETIME)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            x509.KeyUsage(**_CA_KEY_USAGE),
             critical=True,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)

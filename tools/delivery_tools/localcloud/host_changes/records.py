@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 OWNER_VARIABLE = "MODEL_DELIVERY_LOCAL_CLOUD_OWNER"
 DEFAULT_OWNER = "local-cloud"
@@ -22,8 +22,7 @@ def current_owner() -> str:
     return os.environ.get(OWNER_VARIABLE) or DEFAULT_OWNER
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """`kind` of change (hosts-line, docker-trust, image, process) to `target`, made by `owner`."""
 
     kind: str
@@ -42,7 +41,7 @@ def record(directory: Path, kind: str, target: str, owner: str | None = None) ->
     if existing is not None:
         return existing
     made = Record(kind, target, owner or current_owner())
-    path.write_text(json.dumps(asdict(made)) + "\n")
+    path.write_text(json.dumps(made._asdict()) + "\n")
     return made
 
 

@@ -49,8 +49,11 @@ _rolling_back: set[str] = set()  # StackIds whose update is being undone
 _lock = threading.Lock()
 
 
-def _remember(resource: CustomModel, stack_id: str, resource_type: str, properties: dict[str, Any]) -> CustomModel:
-    """Keep what a later Update event needs on the resource itself."""
+def _new_resource(
+    region_name: str, logical_id: str, resource_name: str, stack_id: str, resource_type: str, properties: dict[str, Any]
+) -> CustomModel:
+    """A custom resource with a fresh request id, keeping what a later Update event needs on itself."""
+    resource = CustomModel(region_name, str(mock_random.uuid4()), logical_id, resource_name)  # type: ignore[abstract]
     resource.stack_id = stack_id  # type: ignore[attr-defined]
     resource.resource_type = resource_type  # type: ignore[attr-defined]
     resource.properties = properties  # type: ignore[attr-defined]
@@ -133,12 +136,8 @@ def _created(
 ) -> CustomModel:
     """A Create that settles the stack whatever the function answers (in the background, as moto does)."""
     properties = cloudformation_json["Properties"]
-    resource = _remember(
-        CustomModel(region_name, str(mock_random.uuid4()), kwargs["LogicalId"], resource_name),  # type: ignore[abstract]
-        kwargs["StackId"],
-        kwargs["ResourceType"],
-        properties,
-    )
+    stack_id, logical_id = kwargs["StackId"], kwargs["LogicalId"]
+    resource = _new_resource(region_name, logical_id, resource_name, stack_id, kwargs["ResourceType"], properties)
     stack = cloudformation_backends[account_id][region_name].get_stack(kwargs["StackId"])
     stack.add_custom_resource(resource)
     event = custom_resource_event("Create", resource, properties)
@@ -146,34 +145,28 @@ def _created(
     return resource
 
 
-def _updated(
-    cls: type[CustomModel],
-    original_resource: CustomModel,
-    new_resource_name: str,
-    cloudformation_json: dict[str, Any],
-    account_id: str,
-    region_name: str,
-) -> CustomModel:
-    """Invoke the function with an Update event and wait for its answer; a failure is kept for the stack."""
-    properties = cloudformation_json["Properties"]
-    stack_id: str = original_resource.stack_id  # type: ignore[attr-defined]
+def _updated(cls: type[CustomModel], original_resource: CustomModel, **update: Any) -> CustomModel:
+    """Invoke the function with an Update event and wait for its answer; a failure is kept for the stack.
+
+    `update` is what moto passes by name: new_resource_name, cloudformation_json, account_id, region_name.
+    """
+    account_id, region_name = update["account_id"], update["region_name"]
+    properties = update["cloudformation_json"]["Properties"]
+    original = original_resource
+    stack_id: str = original.stack_id  # type: ignore[attr-defined]
     if stack_id in _rolling_back:
-        return original_resource  # the failed update changed nothing: there is nothing to undo
-    updated = _remember(
-        CustomModel(
-            region_name, str(mock_random.uuid4()), original_resource.logical_id, original_resource.resource_name
-        ),  # type: ignore[abstract]
-        stack_id,
-        original_resource.resource_type,  # type: ignore[attr-defined]
-        properties,
+        return original  # the failed update changed nothing: there is nothing to undo
+    resource_type: str = original.resource_type  # type: ignore[attr-defined]
+    updated = _new_resource(
+        region_name, original.logical_id, original.resource_name, stack_id, resource_type, properties
     )
     stack = cloudformation_backends[account_id][region_name].get_stack(stack_id)
-    event = custom_resource_event("Update", updated, properties, original_resource.properties)  # type: ignore[attr-defined]
+    event = custom_resource_event("Update", updated, properties, original.properties)  # type: ignore[attr-defined]
     answer = _invoke(account_id, region_name, event)
     if answer.status != "SUCCESS":
-        _resource_event(stack, original_resource, "UPDATE_FAILED", answer.reason)
-        _failed_updates[stack_id] = Answer(answer.status, f"{original_resource.logical_id}: {answer.reason}", {})
-        return original_resource
+        _resource_event(stack, original, "UPDATE_FAILED", answer.reason)
+        _failed_updates[stack_id] = Answer(answer.status, f"{original.logical_id}: {answer.reason}", {})
+        return original
     updated.set_data(answer.data)
     stack.add_custom_resource(updated)
     return updated
@@ -239,7 +232,7 @@ def _resolve_update_parameters(
 def install() -> None:
     """Patch moto's CloudFormation custom resources and stack updates (idempotent)."""
     CustomModel.create_from_cloudformation_json = classmethod(_created)  # type: ignore[method-assign,assignment,arg-type]
-    CustomModel.update_from_cloudformation_json = classmethod(_updated)  # type: ignore[method-assign,assignment]
+    CustomModel.update_from_cloudformation_json = classmethod(_updated)  # type: ignore[method-assign,assignment,arg-type]
     CloudFormationResponse.process_cfn_response = _process_response  # type: ignore[method-assign]
     CloudFormationBackend._resolve_update_parameters = _resolve_update_parameters  # type: ignore[method-assign]
     Stack.update = _update_stack  # type: ignore[method-assign]

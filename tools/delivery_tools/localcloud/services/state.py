@@ -19,34 +19,20 @@ CHECKOUT_STATE = ".local-cloud"
 
 @dataclass(frozen=True)
 class LocalCloudState:
-    """Paths inside the machine-wide state directory."""
+    """Paths inside the machine-wide state directory (`LocalCloudState.at(directory)` fills them in)."""
 
     directory: Path
+    pids: Path
+    logs: Path
+    pki: Path
+    registry_storage: Path
+    records: Path  # one file per change made to the machine, naming its owner (see host_changes.records)
+    lock_file: Path
 
-    @property
-    def pids(self) -> Path:
-        return self.directory / "pids"
-
-    @property
-    def logs(self) -> Path:
-        return self.directory / "logs"
-
-    @property
-    def pki(self) -> Path:
-        return self.directory / "pki"
-
-    @property
-    def registry_storage(self) -> Path:
-        return self.directory / "registry"
-
-    @property
-    def records(self) -> Path:
-        """One file per change made to the machine, naming its owner (see host_changes.records)."""
-        return self.directory / "records"
-
-    @property
-    def lock_file(self) -> Path:
-        return self.directory / "lock"
+    @classmethod
+    def at(cls, directory: Path) -> LocalCloudState:
+        names = ("pids", "logs", "pki", "registry", "records", "lock")
+        return cls(directory, *(directory / name for name in names))
 
     def pid_file(self, name: str) -> Path:
         return self.pids / f"{name}.pid"
@@ -63,7 +49,7 @@ class LocalCloudState:
 
 def machine_state() -> LocalCloudState:
     """The machine's local cloud state (`$MODEL_DELIVERY_LOCAL_CLOUD_HOME` or /var/lib/...)."""
-    return LocalCloudState(Path(os.environ.get(HOME_VARIABLE) or DEFAULT_HOME))
+    return LocalCloudState.at(Path(os.environ.get(HOME_VARIABLE) or DEFAULT_HOME))
 
 
 def checkout_cdk_out(project_root: Path) -> Path:

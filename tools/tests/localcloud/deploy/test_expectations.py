@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
 from delivery_tools.common.errors import ToolError
-from delivery_tools.localcloud.deploy.expectations import Expected, image_asset
+from delivery_tools.localcloud.deploy.expectations import expected, image_asset
 from delivery_tools.localcloud.settings import load_local_settings
 
 
@@ -21,10 +22,13 @@ def write_assets(assembly: Path, stage: str, images: dict[str, object]) -> None:
 def test_the_expected_tag_is_version_and_asset_hash_prefix(project_root: Path, tmp_path: Path) -> None:
     asset_hash = "58fccef7d262c9c4756a1cd6074755d9905b9514887853fe4312dcf94792b115"
     destination = {"repositoryName": "cdk-assets", "imageTag": asset_hash}
-    write_assets(tmp_path, "stage-a", {asset_hash: {"destinations": {"d": destination}}})
-    repository, tag = image_asset(tmp_path, "stage-a")
     settings = load_local_settings(project_root)
-    assert Expected(settings.home, "2.0.0", repository, tag).tag == "2.0.0-58fccef7d262"
+    for environment in settings.environments:
+        write_assets(tmp_path, environment.name, {asset_hash: {"destinations": {"d": destination}}})
+    found = expected(dataclasses.replace(settings, model_version="2.0.0"), tmp_path)
+    assert [(item.settings.name, item.asset_tag, item.tag) for item in found] == [
+        (environment.name, asset_hash, "2.0.0-58fccef7d262") for environment in settings.environments
+    ]
 
 
 def test_an_assembly_without_exactly_one_image_is_an_error(tmp_path: Path) -> None:

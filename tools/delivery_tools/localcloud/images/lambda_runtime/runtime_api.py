@@ -159,12 +159,9 @@ def invoke(bootstrap: list[str], event: bytes, timeout_seconds: float, user: int
                     failed=True,
                 )
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        if process.poll() is None:  # the invocation is over (answered, failed or timed out): no grace period
+            process.kill()
+            process.wait()
         server.shutdown()
     return invocation.result or b"", invocation.failed
 

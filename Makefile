@@ -1,4 +1,4 @@
-# Entry points only: the logic lives in the `tooling` and `benchmarks` packages.
+# Entry points only: the logic lives in the three installable parts (docs/architecture.md).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -13,14 +13,18 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 export CDK_DISABLE_VERSION_CHECK := 1
 
 .PHONY: help setup synth diff deploy test unit lint typecheck serve train \
-        deploy-local diff-local destroy-local local-down pr-diff bench
+        deploy-local diff-local destroy-local local-down pr-review bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt requirements-dev.txt model_image/requirements.txt model_image/requirements-train.txt
+# The model server is installed editable once its pyproject exists; until then, its requirements only.
+MODEL_SERVER := $(if $(wildcard model_image/pyproject.toml),-e ./model_image,)
+$(STAMP): requirements.txt requirements-dev.txt model_image/requirements.txt model_image/requirements-train.txt \
+          pyproject.toml tools/pyproject.toml $(wildcard model_image/pyproject.toml)
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements-dev.txt -r model_image/requirements.txt -r model_image/requirements-train.txt
+	$(PY) -m pip install --quiet --no-deps -e . $(MODEL_SERVER) -e ./tools
 	touch $@
 
 CHECKOV_STAMP := .venv-checkov/.installed
@@ -44,12 +48,12 @@ diff: setup ## cdk diff one environment against its AWS account: make diff ENV=s
 deploy: setup ## cdk deploy one environment to its AWS account: make deploy ENV=dev
 	$(CDK) deploy '$(ENV)/*' --require-approval broadening
 
-unit: setup ## Fast tests, no docker: CDK assertions, snapshots, policy checks, model server, tooling
+unit: setup ## Fast tests, no docker: CDK assertions, snapshots, policy checks, model server, tools
 	$(PY) -m pytest -m "not e2e and not image" -q
 
 test: setup ## Every test, the local-cloud end-to-end deploy included (what CI runs)
-	$(PY) -m tooling local install-deps
-	$(PY) -m tooling local engine
+	$(VENV)/bin/local-cloud install-deps
+	$(VENV)/bin/local-cloud engine
 	$(PY) -m pytest -q
 
 lint: setup ## ruff and mypy
@@ -63,20 +67,20 @@ serve: setup ## Run the model server locally without docker on port 8080 (PORT o
 train: setup ## Re-train the iris model and re-export model_image/model/
 	$(PY) -m model_image.training.train
 
-deploy-local: setup ## Full cdk deploy to the account-free local cloud, verified
-	$(PY) -m tooling local deploy
+deploy-local: setup ## Full cdk deploy of the local stages into this machine's local cloud, verified
+	$(VENV)/bin/local-cloud deploy
 
-diff-local: setup ## cdk diff 'local/*' against the running local cloud
-	$(PY) -m tooling local diff
+diff-local: setup ## cdk diff of the local stages against the running local cloud
+	$(VENV)/bin/local-cloud diff
 
-destroy-local: setup ## cdk destroy 'local/*' (the local repository is deleted)
-	$(PY) -m tooling local destroy
+destroy-local: setup ## cdk destroy of the local stages (their repositories are deleted)
+	$(VENV)/bin/local-cloud destroy
 
-local-down: setup ## Stop every process the local cloud started and undo its machine changes
-	$(PY) -m tooling local down
+local-down: setup ## Stop what the local cloud started and undo its machine changes (registry data kept)
+	$(VENV)/bin/local-cloud down
 
-pr-diff: setup ## Markdown review of stack changes against BASE (no AWS credentials): make pr-diff BASE=origin/main
-	$(PY) -m tooling pr-diff --base $(or $(BASE),origin/main)
+pr-review: setup ## Markdown review of stack changes against BASE (no AWS credentials): make pr-review BASE=origin/main
+	$(VENV)/bin/pr-review --base $(or $(BASE),origin/main)
 
 bench: setup ## Run every benchmark and print the numbers for BENCHMARKS.md
-	$(PY) -m benchmarks
+	$(VENV)/bin/delivery-bench

@@ -40,7 +40,7 @@ def image() -> str:
         pytest.skip("no docker engine answers `docker version`: start dockerd to run the image tests")
     if docker("image", "inspect", BASE_IMAGE, check=False).returncode != 0:
         made = subprocess.run(
-            [sys.executable, "-m", "tooling", "local", "base-image"],
+            [str(Path(sys.executable).with_name("local-cloud")), "base-image"],
             cwd=REPO,
             capture_output=True,
             text=True,

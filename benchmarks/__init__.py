@@ -1,1 +1,0 @@
-"""Benchmarks of this project; each module has a `main() -> int`. `python -m benchmarks` runs them all."""

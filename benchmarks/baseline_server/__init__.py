@@ -1,1 +1,0 @@
-"""The naive Flask + scikit-learn server the serving benchmark compares against."""

@@ -1,1 +1,0 @@
-"""The image moto runs Lambda functions in: a Lambda Runtime API for custom (`provided.*`) runtimes."""

@@ -1,0 +1,1 @@
+"""Benchmarks of synthesis, local-cloud deploys and model serving (`delivery-bench`)."""

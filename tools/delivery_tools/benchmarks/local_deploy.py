@@ -1,0 +1,115 @@
+"""Local-cloud deploys on a warm machine, against `cdk synth` of the same stages in the same run.
+
+Measured in a copy of the project (the model version is changed there, never in the tracked tree):
+a full deploy of every local environment after `destroy`, a no-op redeploy, a deploy of a new model
+version, and the floor every deploy pays (the CDK CLI synthesizing the same stages). The local cloud is
+left as it was found: what the benchmark started is taken down, what ran before keeps running.
+
+    delivery-bench local-deploy [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from delivery_tools.common.project import copy_project, find_project_root, set_model_version
+from delivery_tools.localcloud.deploy.cdk_cli import CdkCli
+from delivery_tools.localcloud.host_changes.records import OWNER_VARIABLE
+from delivery_tools.localcloud.images.python_base import choose_base_image
+from delivery_tools.localcloud.services import moto
+from delivery_tools.localcloud.settings import load_local_settings
+
+GOALS = {"full deploy + verify": 120.0, "no-op redeploy": 20.0}
+LOCAL_CLOUD = Path(sys.executable).with_name("local-cloud")
+
+
+def local_cloud(project: Path, owner: str, *arguments: str) -> tuple[float, str]:
+    """Run `local-cloud ARGS` in `project` as `owner`: (seconds, stdout); fails loudly."""
+    started = time.monotonic()
+    result = subprocess.run(
+        [str(LOCAL_CLOUD), *arguments],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, OWNER_VARIABLE: owner},
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"local-cloud {' '.join(arguments)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return time.monotonic() - started, result.stdout
+
+
+def deploy(project: Path, owner: str) -> tuple[float, dict[str, Any]]:
+    seconds, stdout = local_cloud(project, owner, "deploy")
+    summary: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    return seconds, summary
+
+
+def synth_baseline(project: Path) -> float:
+    """`cdk synth` of the local stages with the same CLI, base image and output directory as the deploy."""
+    settings = load_local_settings(project)
+    image, _, official = choose_base_image(project)
+    cdk = CdkCli(project, moto.ENDPOINT_URL, settings.home.region, None if image == official else image)
+    started = time.monotonic()
+    cdk.run(["synth", *settings.stack_patterns, "--quiet"])
+    return time.monotonic() - started
+
+
+def measure(project: Path, owner: str, run: int) -> dict[str, Any]:
+    """One round: full deploy after destroy, no-op redeploy, deploy of a new model version, synth baseline."""
+    local_cloud(project, owner, "destroy")
+    full_seconds, full = deploy(project, owner)
+    noop_seconds, noop = deploy(project, owner)
+    set_model_version(project, f"0.0.{run}-bench")
+    change_seconds, changed = deploy(project, owner)
+    if not (full["copied"] and not noop["copied"] and changed["copied"]):
+        raise SystemExit(f"unexpected copy behaviour: {full['copied']=} {noop['copied']=} {changed['copied']=}")
+    return {
+        "full deploy + verify": full_seconds,
+        "no-op redeploy": noop_seconds,
+        "deploy of a new model version": change_seconds,
+        "cdk synth (baseline)": synth_baseline(project),
+        "environments": sorted(full["environments"]),
+        "phases of the full deploy": full["phases"],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="delivery-bench local-deploy", description=__doc__)
+    parser.add_argument("--runs", type=int, default=1)
+    args = parser.parse_args(argv)
+    owner = f"benchmark-{uuid.uuid4().hex[:8]}"
+    source = find_project_root()
+    with tempfile.TemporaryDirectory(prefix="bench-local-deploy-") as work:
+        project = copy_project(Path(work), source)
+        try:
+            warm_up_seconds, _ = deploy(project, owner)  # starts what is not running, fills docker's build cache
+            rounds = [measure(project, owner, run) for run in range(args.runs)]
+        finally:
+            local_cloud(project, owner, "destroy")
+            local_cloud(project, owner, "down")  # undoes only what this benchmark's owner started
+    names = [*GOALS, "deploy of a new model version", "cdk synth (baseline)"]
+    medians = {name: statistics.median(float(r[name]) for r in rounds) for name in names}
+    baseline = medians["cdk synth (baseline)"]
+    print(f"environments: {', '.join(rounds[0]['environments'])}")
+    print(f"first deploy of the run (whatever was not running started, bootstrap): {warm_up_seconds:.1f} s")
+    print("| measure | median s | x cdk synth | goal |")
+    print("|---|---:|---:|---|")
+    for name, seconds in medians.items():
+        goal = f"<= {GOALS[name]:.0f} s {'met' if seconds <= GOALS[name] else 'MISSED'}" if name in GOALS else ""
+        print(f"| {name} | {seconds:.1f} | {seconds / baseline:.2f} | {goal} |")
+    print("phases of the full deploy (s):", json.dumps(rounds[-1]["phases of the full deploy"]))
+    results = source / "benchmarks" / "results" / "local_deploy.json"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps({"warm_up_seconds": warm_up_seconds, "rounds": rounds, "medians": medians}, indent=2))
+    return 0 if all(medians[name] <= goal for name, goal in GOALS.items()) else 1

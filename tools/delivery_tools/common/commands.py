@@ -1,0 +1,62 @@
+"""Running external commands with errors that name the command and show its output."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from delivery_tools.common.errors import ToolError
+
+_TAIL_CHARS = 4000
+
+
+def _tail(text: str | None) -> str:
+    return (text or "")[-_TAIL_CHARS:].strip()
+
+
+def run(
+    command: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    input_text: str | None = None,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run `command`, capturing its output; raise ToolError with the tail of that output if it fails."""
+    try:
+        result = subprocess.run(
+            list(command),
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            input=input_text,
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError as error:
+        raise ToolError(f"command not found: {command[0]} (run `local-cloud install-deps`)") from error
+    except subprocess.TimeoutExpired as error:
+        raise ToolError(f"`{' '.join(command)}` did not finish within {timeout} s") from error
+    if result.returncode != 0:
+        output = "\n".join(part for part in (_tail(result.stdout), _tail(result.stderr)) if part)
+        raise ToolError(f"`{' '.join(command)}` failed with exit status {result.returncode}\n{output}")
+    return result
+
+
+def succeeds(command: Sequence[str], timeout: float = 30) -> bool:
+    """True when `command` exits 0 within `timeout` (its output is discarded); for probes."""
+    try:
+        completed = subprocess.run(
+            list(command), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, timeout=timeout
+        )
+    except (FileNotFoundError, subprocess.TimeoutExpired):
+        return False
+    return completed.returncode == 0
+
+
+def with_env(extra: Mapping[str, str]) -> dict[str, str]:
+    """The current environment plus `extra`."""
+    return {**os.environ, **extra}

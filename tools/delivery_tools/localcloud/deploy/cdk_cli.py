@@ -1,0 +1,36 @@
+"""The project's pinned CDK CLI, run against the local cloud only."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from delivery_tools.common.cdk import cdk_cli_environment, cdk_executable
+from delivery_tools.common.errors import ToolError
+from delivery_tools.localcloud.safety import fake_aws_environment
+from delivery_tools.localcloud.services.state import checkout_cdk_out
+
+
+class CdkCli:
+    """Runs the checkout's pinned `cdk` with the local endpoint, fake credentials and base image."""
+
+    def __init__(self, project_root: Path, endpoint_url: str, region: str, base_image: str | None) -> None:
+        self._root = project_root
+        self._base_image = base_image
+        self.cdk_out = checkout_cdk_out(project_root)
+        self._environment = fake_aws_environment(endpoint_url, region, cdk_cli_environment(project_root))
+        self._environment["CI"] = os.environ.get("CI", "true")  # no interactive progress bars in logs
+
+    def command(self, arguments: Sequence[str]) -> list[str]:
+        """The full command line: every call synthesizes into the checkout's own cloud assembly."""
+        context = ["--context", f"base_image={self._base_image}"] if self._base_image else []
+        return [str(cdk_executable(self._root)), *arguments, "--output", str(self.cdk_out), *context]
+
+    def run(self, arguments: Sequence[str]) -> None:
+        """Run the CLI with its output on our stderr (stdout stays for the summary); raise if it fails."""
+        command = self.command(arguments)
+        status = subprocess.run(command, cwd=self._root, env=self._environment, stdout=2, check=False).returncode
+        if status != 0:
+            raise ToolError(f"`cdk {' '.join(arguments)}` failed with exit status {status} (its output is above)")

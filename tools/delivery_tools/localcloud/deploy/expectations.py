@@ -1,0 +1,50 @@
+"""What a local deploy must produce, from the project's own configuration and cloud assembly.
+
+The settings come from the app's config loader (the same validation `cdk synth` runs), the image tag from
+the rule the construct applies (`ml_constructs.image_tag`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import NamedTuple
+
+from config import EnvironmentSettings
+from delivery_tools.common.errors import ToolError
+from delivery_tools.localcloud.settings import LocalSettings
+
+
+class Expected(NamedTuple):
+    """One local environment's settings, the image asset the CDK built, and the tag the deploy must land."""
+
+    settings: EnvironmentSettings
+    asset_repository: str
+    asset_tag: str
+    tag: str
+
+
+def image_asset(cloud_assembly: Path, stage: str) -> tuple[str, str]:
+    """(repository, tag) the CDK published the model image asset to, from the stage's asset manifests."""
+    found = [
+        (destination["repositoryName"], destination["imageTag"])
+        for manifest in sorted((cloud_assembly / f"assembly-{stage}").glob("*.assets.json"))
+        for image in json.loads(manifest.read_text()).get("dockerImages", {}).values()
+        for destination in image["destinations"].values()
+    ]
+    if len(found) != 1:
+        raise ToolError(f"expected one docker image asset for {stage} in {cloud_assembly}, found {len(found)}")
+    return found[0]
+
+
+def expected(settings: LocalSettings, cloud_assembly: Path) -> list[Expected]:
+    """What every local environment should hold after the deploy, in cdk.json order."""
+    # Imported here: the app's construct package loads the CDK library, which starts a Node.js process;
+    # commands that never need a tag (down, diff, a configuration error) stay fast and quiet.
+    from ml_constructs.image_tag import deploy_tag
+
+    found = []
+    for environment in settings.environments:
+        repository, asset_tag = image_asset(cloud_assembly, environment.name)
+        found.append(Expected(environment, repository, asset_tag, deploy_tag(settings.model_version, asset_tag)))
+    return found

@@ -1,0 +1,59 @@
+"""Build the Lambda runtime image (Dockerfile and runtime_api.py next to this file) when its content changed."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from pathlib import Path
+
+from delivery_tools.common.commands import run
+from delivery_tools.common.docker import image_exists
+
+LAMBDA_IMAGE = "local/lambda-runtime:provided.al2023"
+CONTENT_LABEL = "local-cloud.content-sha256"
+CONTEXT_DIRECTORY = Path(__file__).resolve().parent
+_CONTEXT_FILES = ("Dockerfile", "runtime_api.py")
+
+
+def lambda_image_content(base_image: str, ca_certificate: Path, hosts: tuple[str, ...]) -> str:
+    """A hash of everything baked into the Lambda image: when it changes, the image is rebuilt."""
+    digest = hashlib.sha256()
+    for name in _CONTEXT_FILES:
+        digest.update((CONTEXT_DIRECTORY / name).read_bytes())
+    digest.update(ca_certificate.read_bytes())
+    digest.update(" ".join((base_image, *hosts)).encode())
+    return digest.hexdigest()
+
+
+def _image_label(reference: str, label: str) -> str | None:
+    if not image_exists(reference):
+        return None
+    inspected = run(["docker", "image", "inspect", "--format", f'{{{{index .Config.Labels "{label}"}}}}', reference])
+    return inspected.stdout.strip()
+
+
+def ensure_lambda_image(base_image: str, ca_certificate: Path, hosts: tuple[str, ...]) -> bool:
+    """Build the Lambda runtime image unless it is up to date; True if built now.
+
+    The name stays the same (moto is started with it); the content label tells whether it is current.
+    """
+    content = lambda_image_content(base_image, ca_certificate, hosts)
+    if _image_label(LAMBDA_IMAGE, CONTENT_LABEL) == content:
+        return False
+    with tempfile.TemporaryDirectory(prefix="lambda-runtime-") as context:
+        for name in _CONTEXT_FILES:
+            shutil.copyfile(CONTEXT_DIRECTORY / name, Path(context) / name)
+        shutil.copyfile(ca_certificate, Path(context) / "local-cloud-ca.crt")
+        run(
+            [
+                "docker", "build", "--quiet",
+                "--build-arg", f"BASE_IMAGE={base_image}",
+                "--build-arg", f"LOCAL_CLOUD_HOSTS={' '.join(hosts)}",
+                "--label", f"{CONTENT_LABEL}={content}",
+                "--tag", LAMBDA_IMAGE,
+                context,
+            ],
+            timeout=600,
+        )  # fmt: skip
+    return True

@@ -1,0 +1,60 @@
+"""moto as the AWS API on loopback, running Lambda functions in docker on the host network."""
+
+from __future__ import annotations
+
+import sys
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from delivery_tools.common.errors import ToolError
+from delivery_tools.common.http import port_open
+from delivery_tools.localcloud import aws
+from delivery_tools.localcloud.safety import fake_aws_environment
+from delivery_tools.localcloud.services import supervisor
+from delivery_tools.localcloud.services.state import LocalCloudState
+from delivery_tools.localcloud.settings import LocalSettings
+
+SERVICE = "moto"
+PORT = 4566
+# `localhost`, not 127.0.0.1: moto takes the host of a CloudFormation TemplateURL as an S3 bucket name
+# unless it looks like a host name.
+ENDPOINT_URL = f"http://localhost:{PORT}"
+
+
+def moto_ready(region: str) -> bool:
+    """True when moto answers an AWS API call (STS GetCallerIdentity)."""
+    try:
+        aws.client("sts", ENDPOINT_URL, region, quick=True).get_caller_identity()
+    except (BotoCoreError, ClientError):
+        return False
+    return True
+
+
+def ensure_moto(state: LocalCloudState, settings: LocalSettings, lambda_image: str) -> str:
+    """Reuse our running moto or start it, answering for the home account, with Lambda run in `lambda_image`."""
+    region = settings.home.region
+    if supervisor.tracked_pid(state, SERVICE) is not None and moto_ready(region):
+        return "reused"
+    if port_open(("127.0.0.1", PORT)):
+        raise ToolError(
+            f"127.0.0.1:{PORT} is in use by a process this local cloud ({state.directory}) did not start: "
+            "stop it (an older local cloud? run its `down`) and run the command again"
+        )
+    environment = fake_aws_environment(ENDPOINT_URL, region)
+    environment.update(
+        {
+            "MOTO_PORT": str(PORT),
+            "MOTO_ACCOUNT_ID": settings.home.account,
+            "MOTO_DOCKER_LAMBDA_IMAGE": lambda_image,
+            "MOTO_DOCKER_NETWORK_MODE": "host",
+        }
+    )
+    supervisor.start(
+        state,
+        SERVICE,
+        [sys.executable, "-m", "delivery_tools.localcloud.moto_fixes.app", "--host", "127.0.0.1", "--port", str(PORT)],
+        env=environment,
+        ready=lambda: moto_ready(region),
+        port=PORT,
+    )
+    return "started"

@@ -1,0 +1,37 @@
+"""What the deploy expects from the cloud assembly: one image asset per stage, tagged version + hash."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from delivery_tools.common.errors import ToolError
+from delivery_tools.localcloud.deploy.expectations import expected, image_asset
+from delivery_tools.localcloud.settings import load_local_settings
+
+
+def write_assets(assembly: Path, stage: str, images: dict[str, object]) -> None:
+    directory = assembly / f"assembly-{stage}"
+    directory.mkdir(parents=True)
+    (directory / f"{stage}ModelImage.assets.json").write_text(json.dumps({"dockerImages": images, "files": {}}))
+
+
+def test_the_expected_tag_is_version_and_asset_hash_prefix(project_root: Path, tmp_path: Path) -> None:
+    asset_hash = "58fccef7d262c9c4756a1cd6074755d9905b9514887853fe4312dcf94792b115"
+    destination = {"repositoryName": "cdk-assets", "imageTag": asset_hash}
+    settings = load_local_settings(project_root)
+    for environment in settings.environments:
+        write_assets(tmp_path, environment.name, {asset_hash: {"destinations": {"d": destination}}})
+    found = expected(dataclasses.replace(settings, model_version="2.0.0"), tmp_path)
+    assert [(item.settings.name, item.asset_tag, item.tag) for item in found] == [
+        (environment.name, asset_hash, "2.0.0-58fccef7d262") for environment in settings.environments
+    ]
+
+
+def test_an_assembly_without_exactly_one_image_is_an_error(tmp_path: Path) -> None:
+    write_assets(tmp_path, "stage-a", {})
+    with pytest.raises(ToolError, match="found 0"):
+        image_asset(tmp_path, "stage-a")

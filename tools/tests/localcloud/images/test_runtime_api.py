@@ -1,0 +1,122 @@
+"""The Lambda Runtime API shim, driven by a real custom runtime (a script speaking the Runtime API)."""
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from delivery_tools.localcloud.images.lambda_runtime import runtime_api
+
+# A minimal custom runtime: fetch the next event, answer with (or fail on) what the event asks for.
+RUNTIME = textwrap.dedent(
+    """
+    import json, os, sys, urllib.request
+    api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
+    with urllib.request.urlopen(api + "/invocation/next") as response:
+        request_id = response.headers["Lambda-Runtime-Aws-Request-Id"]
+        deadline = int(response.headers["Lambda-Runtime-Deadline-Ms"])
+        event = json.loads(response.read())
+    print("runtime log line", file=sys.stderr)
+    if event.get("mode") == "crash":
+        sys.exit(3)
+    outcome = "error" if event.get("mode") == "fail" else "response"
+    body = json.dumps({"echo": event, "deadline_set": deadline > 0, "handler": os.environ.get("_HANDLER")})
+    request = urllib.request.Request(api + "/invocation/" + request_id + "/" + outcome, data=body.encode())
+    urllib.request.urlopen(request).read()
+    if event.get("mode") == "hang":
+        import time; time.sleep(60)
+    """
+)
+
+
+@pytest.fixture
+def bootstrap(tmp_path: Path) -> list[str]:
+    script = tmp_path / "bootstrap.py"
+    script.write_text(RUNTIME)
+    return [sys.executable, str(script)]
+
+
+def test_the_event_reaches_the_runtime_and_its_response_comes_back(bootstrap: list[str]) -> None:
+    result, failed = runtime_api.invoke(bootstrap, json.dumps({"RequestType": "Create"}).encode(), 30)
+    assert not failed
+    assert json.loads(result)["echo"] == {"RequestType": "Create"}
+    assert json.loads(result)["deadline_set"] is True
+
+
+def test_an_error_report_marks_the_invocation_failed(bootstrap: list[str]) -> None:
+    result, failed = runtime_api.invoke(bootstrap, b'{"mode": "fail"}', 30)
+    assert failed
+    assert json.loads(result)["echo"] == {"mode": "fail"}
+
+
+def test_a_runtime_that_exits_without_answering_fails_with_its_status(bootstrap: list[str]) -> None:
+    result, failed = runtime_api.invoke(bootstrap, b'{"mode": "crash"}', 30)
+    assert failed
+    assert "status 3" in json.loads(result)["errorMessage"]
+
+
+def test_the_runtime_is_stopped_once_it_answered(bootstrap: list[str]) -> None:
+    # The runtime sleeps after answering; invoke must return promptly rather than wait for it.
+    result, failed = runtime_api.invoke(bootstrap, b'{"mode": "hang"}', 30)
+    assert not failed
+    assert json.loads(result)["echo"] == {"mode": "hang"}
+
+
+def test_a_runtime_that_never_answers_times_out(tmp_path: Path) -> None:
+    script = tmp_path / "silent.py"
+    script.write_text("import time; time.sleep(60)\n")
+    result, failed = runtime_api.invoke([sys.executable, str(script)], b"{}", 1)
+    assert failed
+    assert json.loads(result)["errorType"] == "Sandbox.Timedout"
+
+
+def test_main_prints_the_result_as_the_last_line(
+    bootstrap: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    task_root = tmp_path / "task"
+    task_root.mkdir()
+    launcher = task_root / "bootstrap"
+    launcher.write_text(f"#!/bin/sh\nexec {' '.join(bootstrap)}\n")
+    launcher.chmod(0o755)
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", str(task_root))
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_TIMEOUT", "30")
+    monkeypatch.setattr(runtime_api, "HOSTS_FILE", tmp_path / "hosts")
+    monkeypatch.setattr("os.geteuid", lambda: 1000)  # run the runtime as ourselves
+
+    status = runtime_api.main(["main.handler", json.dumps({"multi": "line\nvalue"})])
+
+    last_line = capsys.readouterr().out.splitlines()[-1]
+    assert status == 0
+    assert json.loads(last_line)["echo"] == {"multi": "line\nvalue"}
+    assert json.loads(last_line)["handler"] == "main.handler"
+
+
+def test_main_fails_clearly_without_a_bootstrap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", str(tmp_path))
+    monkeypatch.setattr(runtime_api, "HOSTS_FILE", tmp_path / "hosts")
+    assert runtime_api.main(["handler", "{}"]) == 1
+    assert "no bootstrap" in json.loads(capsys.readouterr().out.splitlines()[-1])["errorMessage"]
+
+
+def test_host_entries_are_added_once(tmp_path: Path) -> None:
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n")
+    runtime_api.add_host_entries(["registry.example", "host.docker.internal"], hosts)
+    runtime_api.add_host_entries(["registry.example"], hosts)
+    assert hosts.read_text().splitlines() == [
+        "127.0.0.1 localhost",
+        "127.0.0.1 registry.example",
+        "127.0.0.1 host.docker.internal",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [(b'{"a":\n 1}', '{"a": 1}'), (b"", "null"), (b"plain\ntext", '"plain\\ntext"')],
+)
+def test_results_are_printed_on_one_line(raw: bytes, expected: str) -> None:
+    assert runtime_api.one_line(raw) == expected

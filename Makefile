@@ -18,9 +18,10 @@ export CDK_DISABLE_VERSION_CHECK := 1
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt requirements-dev.txt model_image/requirements.txt model_image/requirements-train.txt
+$(STAMP): requirements.txt requirements-dev.txt model_image/requirements.txt model_image/requirements-train.txt model_image/pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements-dev.txt -r model_image/requirements.txt -r model_image/requirements-train.txt
+	$(PY) -m pip install --quiet --no-deps -e './model_image[train]'
 	touch $@
 
 CHECKOV_STAMP := .venv-checkov/.installed
@@ -58,10 +59,10 @@ lint: setup ## ruff and mypy
 	$(PY) -m mypy .
 
 serve: setup ## Run the model server locally without docker on port 8080 (PORT overrides)
-	cd model_image && ../$(PY) -m model_server serve
+	MODEL_DIR=model_image/model $(PY) -m model_server serve
 
 train: setup ## Re-train the iris model and re-export model_image/model/
-	$(PY) -m model_image.training.train
+	$(PY) -m model_training.train
 
 deploy-local: setup ## Full cdk deploy to the account-free local cloud, verified
 	$(PY) -m tooling local deploy

@@ -7,11 +7,13 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 import pytest
-from model_server.model import Model
 from starlette.testclient import TestClient
 
-from tests.model_server.conftest import CLASSES, FEATURES, IRIS_ROW
+from model_server.model import Model
 
+IRIS_ROW = [5.1, 3.5, 1.4, 0.2]
+FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
+CLASSES = ("setosa", "versicolor", "virginica")
 VIRGINICA_ROW = [6.9, 3.1, 5.4, 2.1]
 
 
@@ -49,7 +51,9 @@ def test_csv_in_json_out_matches_json_in(client: TestClient) -> None:
     assert response.json() == expected
 
 
-@pytest.mark.parametrize("accept", ["text/csv", "text/csv; charset=utf-8", "text/plain;q=0.1, text/csv"])
+@pytest.mark.parametrize(
+    "accept", ["text/csv", "text/csv; charset=utf-8", "text/plain;q=0.1, text/csv", "application/json;q=0.5, text/csv"]
+)
 def test_accept_csv_gives_one_label_per_line(client: TestClient, accept: str) -> None:
     response = client.post(
         "/invocations",
@@ -57,14 +61,21 @@ def test_accept_csv_gives_one_label_per_line(client: TestClient, accept: str) ->
         headers={"content-type": "text/csv", "accept": accept},
     )
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-type"] == "text/csv"
     assert response.text == "setosa\nvirginica\n"
+
+
+def test_a_refused_range_is_not_chosen(client: TestClient) -> None:
+    response = client.post("/invocations", json=[IRIS_ROW], headers={"accept": "application/json;q=0, text/csv"})
+    assert (response.status_code, response.headers["content-type"]) == (200, "text/csv")
 
 
 def test_an_unanswerable_accept_is_406(client: TestClient) -> None:
     response = client.post("/invocations", json={"instances": [IRIS_ROW]}, headers={"accept": "image/png"})
     assert response.status_code == 406
-    assert "image/png" in response.json()["error"]
+    error = response.json()["error"]
+    assert "image/png" in error
+    assert all(kind in error for kind in ("application/json", "text/csv", "application/jsonlines", "application/x-npy"))
 
 
 def test_the_caller_request_id_is_echoed(client: TestClient) -> None:

@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -109,31 +109,49 @@ def wait_for_ping() -> Callable[..., None]:
 ServerProcess = tuple["subprocess.Popen[bytes]", int]
 
 
+@contextmanager
+def served_process(
+    model_dir: Path, port: int, wait: Callable[..., None], **environment: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``model-server serve`` on ``port`` with ``model_dir`` (one worker unless ``environment`` says
+    otherwise), once ``/ping`` answers; killed on exit if still running."""
+    env = {**os.environ, "PORT": str(port), "WORKERS": "1", "MODEL_DIR": str(model_dir), **environment}
+    command = [sys.executable, "-m", "model_server", "serve"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def still_running() -> None:
+        if process.poll() is not None:
+            output = process.stdout.read() if process.stdout else b""
+            raise AssertionError(f"server exited with {process.returncode}: {output!r}")
+
+    try:
+        wait(port, 60, still_running)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 @pytest.fixture
 def start_server(
     iris_model_dir: Path, free_port: Callable[[], int], wait_for_ping: Callable[..., None]
 ) -> Iterator[Callable[..., ServerProcess]]:
-    """Starts ``model-server serve`` on a free loopback port with the iris model (one worker unless the
-    environment given says otherwise), waits for ``/ping``, and kills what it started at the end."""
-    started: list[subprocess.Popen[bytes]] = []
+    """Starts iris servers with extra environment variables for one test; all are stopped after it."""
+    with ExitStack() as stack:
 
-    def start(**environment: str) -> ServerProcess:
-        port = free_port()
-        env = {**os.environ, "PORT": str(port), "WORKERS": "1", "MODEL_DIR": str(iris_model_dir), **environment}
-        command = [sys.executable, "-m", "model_server", "serve"]
-        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        started.append(process)
+        def start(**environment: str) -> ServerProcess:
+            port = free_port()
+            return stack.enter_context(served_process(iris_model_dir, port, wait_for_ping, **environment)), port
 
-        def still_running() -> None:
-            if process.poll() is not None:
-                output = process.stdout.read() if process.stdout else b""
-                raise AssertionError(f"server exited with {process.returncode}: {output!r}")
+        yield start
 
-        wait_for_ping(port, 30, still_running)
-        return process, port
 
-    yield start
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+@pytest.fixture(scope="session")
+def iris_server(
+    iris_model_dir: Path, free_port: Callable[[], int], wait_for_ping: Callable[..., None]
+) -> Iterator[int]:
+    """The port of one iris server process with default settings, shared by the real-client tests."""
+    port = free_port()
+    with served_process(iris_model_dir, port, wait_for_ping):
+        yield port

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from model_training import train
 from starlette.testclient import TestClient
 
 from model_server.errors import ModelLoadError
 from model_server.model import Model
+from model_training import train
 
 
 @pytest.fixture(scope="module")
@@ -84,4 +84,21 @@ def test_metadata_that_disagrees_with_the_graph_is_refused(model_copy: Path) -> 
     metadata["input_name"] = "features"
     path.write_text(json.dumps(metadata))
     with pytest.raises(ModelLoadError, match="model input 'features'"):
+        Model.load(model_copy)
+
+
+def test_a_file_metadata_does_not_list_is_refused(model_copy: Path) -> None:
+    """onnxruntime would open any weight file the graph names; an unlisted one was never verified."""
+    (model_copy / "weights.bin").write_bytes(b"unverified")
+    with pytest.raises(ModelLoadError, match=r"does not list .*\['weights\.bin'\]"):
+        Model.load(model_copy)
+
+
+@pytest.mark.parametrize("name", ["../iris.onnx", "sub/weights.bin", ".."])
+def test_metadata_may_only_name_files_inside_the_directory(model_copy: Path, name: str) -> None:
+    path = model_copy / "metadata.json"
+    metadata = json.loads(path.read_text())
+    metadata["external_data"] = {name: "0" * 64}
+    path.write_text(json.dumps(metadata))
+    with pytest.raises(ModelLoadError, match="files must sit directly in the model directory"):
         Model.load(model_copy)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -44,7 +45,25 @@ def image() -> str:
         assert made.returncode == 0, f"could not make {BASE_IMAGE}: {made.stdout}{made.stderr}"
     built = build(REPO / "model_image", IMAGE)
     assert built.returncode == 0, built.stdout + built.stderr
+    MAIN_BUILD_STEPS.update(step_images(built))
     return IMAGE
+
+
+# Images of the main build's steps: the cache every other build here reuses, never removed by the tests.
+MAIN_BUILD_STEPS: set[str] = set()
+
+
+def step_images(built: subprocess.CompletedProcess[str]) -> list[str]:
+    """The image each step of a classic ``docker build`` committed, in order."""
+    return re.findall(r"---> ([0-9a-f]{12})\b", built.stdout)
+
+
+def remove_step_images(built: subprocess.CompletedProcess[str]) -> None:
+    """Remove what a test's build added to the engine (shared with others), latest first; the main
+    build's cached steps, and images others depend on, stay."""
+    for step in reversed(step_images(built)):
+        if step not in MAIN_BUILD_STEPS:
+            docker("rmi", step, check=False)
 
 
 def build(context: Path, tag: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -171,6 +190,7 @@ def test_a_model_with_one_flipped_byte_fails_the_build(context_copy: Path) -> No
     content[len(content) // 2] ^= 0x01
     artifact.write_bytes(bytes(content))
     built = build(context_copy)
+    remove_step_images(built)
     assert built.returncode != 0
     assert "model verification failed: sha256 of /opt/ml/model/iris.onnx is" in built.stdout + built.stderr
 
@@ -217,3 +237,4 @@ def test_a_code_change_rebuilds_only_the_code_layer(context_copy: Path, image: s
         assert differing == [len(after) - 1]
     finally:
         docker("rmi", changed, check=False)
+        remove_step_images(built)

@@ -15,11 +15,11 @@ from starlette.responses import Response
 
 from . import routes_sagemaker, routes_v2
 from .dataplane import DataPlane
-from .errors import ModelLoadError, RequestError, http_status
+from .errors import ModelLoadError, RequestError
 from .logging_setup import write_fatal_line
 from .middleware import AccessLogMiddleware, RequestBodyMiddleware
 from .model import Model
-from .responses import error_response
+from .responses import error_response, request_error_response
 from .settings import Settings
 
 logger = logging.getLogger("model_server")
@@ -28,7 +28,7 @@ logger = logging.getLogger("model_server")
 async def request_error(request: Request, exc: Exception) -> Response:
     """Typed request errors: the one status of their type, and their message."""
     assert isinstance(exc, RequestError)
-    return error_response(http_status(exc), exc.message)
+    return request_error_response(exc)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

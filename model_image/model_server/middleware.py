@@ -12,9 +12,9 @@ import zlib
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import InvalidRequestError, PayloadTooLargeError
+from .errors import InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
 from .logging_setup import write_access_line
-from .responses import error_response
+from .responses import request_error_response
 
 REQUEST_ID_HEADER = b"x-request-id"
 _ACCEPTABLE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
@@ -116,9 +116,8 @@ class RequestBodyMiddleware:
         declared = headers.get(b"content-length")
         if encoding not in DECODERS and encoding != "identity":
             supported = ", ".join([*DECODERS, "identity"])
-            await error_response(415, f"unsupported Content-Encoding {encoding!r}; use {supported}")(
-                scope, receive, send
-            )
+            refusal = UnsupportedMediaTypeError(f"unsupported Content-Encoding {encoding!r}; use {supported}")
+            await request_error_response(refusal)(scope, receive, send)
             return
         if (
             encoding == "identity"
@@ -126,8 +125,8 @@ class RequestBodyMiddleware:
             and declared.isdigit()
             and int(declared) > self.max_body_bytes
         ):
-            message = _too_large(f"{int(declared)} bytes", self.max_body_bytes)
-            await error_response(413, message, {"connection": "close"})(scope, receive, send)
+            too_large = PayloadTooLargeError(_too_large(f"{int(declared)} bytes", self.max_body_bytes))
+            await request_error_response(too_large, {"connection": "close"})(scope, receive, send)
             return
         inflater = _Inflater(encoding, self.max_body_bytes) if encoding in DECODERS else None
         if inflater is not None:

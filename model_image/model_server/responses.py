@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .dataplane import DataPlane, Reply
+from .errors import RequestError, http_status
 
 
 def data_plane(request: Request) -> DataPlane:
@@ -26,6 +27,11 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
     """The body every failure answers with, so clients parse one error format for both protocols."""
     body = orjson.dumps({"error": message})
     return Response(body, status_code=status, headers={"content-type": "application/json", **(headers or {})})
+
+
+def request_error_response(error: RequestError, headers: dict[str, str] | None = None) -> Response:
+    """A typed request error with the one status its type maps to."""
+    return error_response(http_status(error), error.message, headers)
 
 
 def json_response(document: Any, status: int = 200) -> Response:

@@ -238,3 +238,12 @@ def test_a_code_change_rebuilds_only_the_code_layer(context_copy: Path, image: s
     finally:
         docker("rmi", changed, check=False)
         remove_step_images(built)
+
+
+def test_a_container_that_cannot_start_exits_with_its_cause_on_stderr(image: str) -> None:
+    """What whoever watches the container reads: exit status 2 and one JSON line on stderr naming the cause."""
+    ran = docker("run", "--rm", "-e", "MAX_BATCH_ROWS=lots", image, check=False, timeout=60)
+    assert ran.returncode == 2
+    assert ran.stdout == ""
+    cause = json.loads(ran.stderr)
+    assert cause["message"] == "invalid setting: MAX_BATCH_ROWS='lots' is not an integer"

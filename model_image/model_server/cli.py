@@ -18,9 +18,13 @@ import signal
 import sys
 import urllib.error
 import urllib.request
+from typing import TYPE_CHECKING
 
-from .logging_setup import write_fatal_line
+from .logging_setup import log_config, write_fatal_line
 from .settings import Settings, SettingsError, listening_port
+
+if TYPE_CHECKING:  # uvicorn is imported only to serve: the health check runs every few seconds and needs none of it
+    from .http_protocol import ServerConfig
 
 EXIT_UNHEALTHY = 1
 EXIT_INVALID_SETTING = 2
@@ -42,16 +46,11 @@ def _settings() -> Settings:
         raise FatalError(f"invalid setting: {error}", EXIT_INVALID_SETTING) from None
 
 
-def serve() -> int:
-    """Run uvicorn (httptools + uvloop) with the settings from the environment."""
-    import uvicorn  # here, not at the top: the health check runs every few seconds and needs none of it
-    from uvicorn.supervisors import Multiprocess
-
+def server_config(settings: Settings) -> ServerConfig:
+    """uvicorn's configuration for ``settings``: httptools with the header deadline, uvloop, JSON logs."""
     from .http_protocol import ServerConfig
-    from .logging_setup import log_config
 
-    settings = _settings()
-    config = ServerConfig(
+    return ServerConfig(
         "model_server.app:create_app",
         header_timeout_s=settings.header_timeout_s,
         factory=True,
@@ -68,6 +67,15 @@ def serve() -> int:
         timeout_keep_alive=75,
         timeout_graceful_shutdown=settings.graceful_timeout_whole_s,
     )
+
+
+def serve() -> int:
+    """Run uvicorn with the settings from the environment."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    settings = _settings()
+    config = server_config(settings)
     if settings.workers == 1:
         # uvicorn re-raises the signal it shut down on; a drained SIGTERM is a clean stop, so exit 0.
         signal.signal(signal.SIGTERM, lambda *_: None)

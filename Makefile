@@ -18,13 +18,11 @@ export CDK_DISABLE_VERSION_CHECK := 1
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-# The model server is installed editable once its pyproject exists; until then, its requirements only.
-MODEL_SERVER := $(if $(wildcard model_image/pyproject.toml),-e ./model_image,)
 $(STAMP): requirements.txt requirements-dev.txt model_image/requirements.txt model_image/requirements-train.txt \
-          pyproject.toml tools/pyproject.toml $(wildcard model_image/pyproject.toml)
+          pyproject.toml model_image/pyproject.toml tools/pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements-dev.txt -r model_image/requirements.txt -r model_image/requirements-train.txt
-	$(PY) -m pip install --quiet --no-deps -e . $(MODEL_SERVER) -e ./tools
+	$(PY) -m pip install --quiet --no-deps -e . -e './model_image[train]' -e ./tools
 	touch $@
 
 CHECKOV_STAMP := .venv-checkov/.installed
@@ -62,10 +60,10 @@ lint: setup ## ruff and mypy
 	$(PY) -m mypy .
 
 serve: setup ## Run the model server locally without docker on port 8080 (PORT overrides)
-	cd model_image && ../$(PY) -m model_server serve
+	MODEL_DIR=model_image/model $(PY) -m model_server serve
 
 train: setup ## Re-train the iris model and re-export model_image/model/
-	$(PY) -m model_image.training.train
+	$(PY) -m model_training.train
 
 deploy-local: setup ## Full cdk deploy of the local stages into this machine's local cloud, verified
 	$(VENV)/bin/local-cloud deploy

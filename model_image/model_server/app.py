@@ -1,4 +1,4 @@
-"""Assemble the ASGI application: both protocols' routes, JSON errors, access log, body limit, model loading."""
+"""Assemble the ASGI application: both protocols' routes, typed errors as JSON, access log, body handling."""
 
 from __future__ import annotations
 
@@ -14,19 +14,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from . import routes_sagemaker, routes_v2
-from .middleware import AccessLogMiddleware, BodySizeLimitMiddleware
-from .model import Model, ModelLoadError
-from .processing import RequestError
-from .responses import error_response
+from .dataplane import DataPlane
+from .errors import ModelLoadError, RequestError
+from .logging_setup import write_fatal_line
+from .middleware import AccessLogMiddleware, RequestBodyMiddleware
+from .model import Model
+from .responses import error_response, request_error_response
 from .settings import Settings
 
 logger = logging.getLogger("model_server")
 
 
 async def request_error(request: Request, exc: Exception) -> Response:
-    """Client mistakes: the status and message the validation chose."""
+    """Typed request errors: the one status of their type, and their message."""
     assert isinstance(exc, RequestError)
-    return error_response(exc.status, exc.message)
+    return request_error_response(exc)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -51,15 +53,16 @@ async def internal_error(request: Request, exc: Exception) -> Response:
 def create_app(settings: Settings | None = None) -> Starlette:
     """The server application; the model is loaded at start-up, before ``/ping`` answers 200."""
     settings = Settings.from_env() if settings is None else settings
+    plane = DataPlane(settings.max_batch_rows)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
-            app.state.model = Model.load(settings.model_dir, threads=settings.ort_threads)
+            plane.model = Model.load(settings.model_dir, threads=settings.ort_threads)
         except ModelLoadError as error:
-            logger.error("cannot serve: %s", error, extra={"model_dir": str(settings.model_dir)})
+            write_fatal_line(f"cannot serve: {error}", model_dir=str(settings.model_dir))
             raise
-        meta = app.state.model.metadata
+        meta = plane.model.metadata
         logger.info(
             "model loaded",
             extra={
@@ -81,11 +84,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             Middleware(AccessLogMiddleware, enabled=settings.log_level in {"info", "debug"}),
             # Our own rather than Starlette's max_body_size: that one replaces any response with plain text.
-            Middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes),
+            Middleware(RequestBodyMiddleware, max_body_bytes=settings.max_body_bytes),
         ],
         exception_handlers={RequestError: request_error, HTTPException: http_error, Exception: internal_error},
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.model = None
+    app.state.data_plane = plane
     return app

@@ -28,6 +28,14 @@ def write_access_line(fields: dict[str, Any]) -> None:
     os.write(1, orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE))
 
 
+def write_fatal_line(message: str, **fields: Any) -> None:
+    """Why the server cannot run, as one JSON line on stderr: whoever watches the container sees the cause
+    at once, apart from the access and start-up lines on stdout."""
+    line = {"time": utc_timestamp(time.time()), "level": "critical", "logger": "model_server", "message": message}
+    line.update(fields)
+    os.write(2, orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE))
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message and any ``extra`` fields."""
 

@@ -1,40 +1,33 @@
-"""Pre- and post-processing shared by the SageMaker and Open Inference Protocol routes.
+"""Pre-processing shared by every protocol and body format, knowing neither.
 
-Pre-processing turns untrusted request data into a finite float32 ``[N, features]`` matrix in the
-model's feature order, or raises ``RequestError`` naming exactly what is wrong. Post-processing turns
-model output into each protocol's response shape. Both protocols call the same functions, so a row
-accepted by one is accepted by the other and produces the same prediction.
+It turns untrusted, already-decoded request data (JSON values, CSV text, ``.npy`` bytes, raw FP32 bytes)
+into a finite float32 ``[N, features]`` matrix in the model's feature order, or raises a typed error naming
+exactly what is wrong. Every format ends in the same checks, so a row accepted in one format is accepted in
+the others and produces the same prediction.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from itertools import chain
+from math import prod
 from typing import Any
 
 import numpy as np
 import orjson
 
-from .model import LABEL_OUTPUT, PROBABILITIES_OUTPUT, Prediction
+from .errors import InvalidRequestError, PayloadTooLargeError
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-class RequestError(Exception):
-    """A client mistake, answered with ``status`` and a JSON body naming the problem."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
 
 
 def check_batch_size(rows: int, max_rows: int) -> None:
     """Reject empty batches and batches over the configured row limit."""
     if rows == 0:
-        raise RequestError("the batch is empty: send at least one row")
+        raise InvalidRequestError("the batch is empty: send at least one row")
     if rows > max_rows:
-        raise RequestError(f"the batch has {rows} rows; the limit is {max_rows} (MAX_BATCH_ROWS)", status=413)
+        raise PayloadTooLargeError(f"the batch has {rows} rows; the limit is {max_rows} (MAX_BATCH_ROWS)")
 
 
 def _type_name(value: object) -> str:
@@ -64,9 +57,9 @@ def numeric_array(values: Sequence[Any], what: str) -> np.ndarray:
     try:
         array = np.asarray(values)
     except (ValueError, TypeError, OverflowError):
-        raise RequestError(f"{what} are ragged or nested too deeply: every row needs the same length") from None
+        raise InvalidRequestError(f"{what} are ragged or nested too deeply: every row needs the same length") from None
     if array.dtype.kind not in "iuf" or (array.ndim <= 2 and _contains_bool(values, array.ndim)):
-        raise RequestError(_first_non_number(values))
+        raise InvalidRequestError(_first_non_number(values))
     return array
 
 
@@ -77,7 +70,7 @@ def finite_float32(array: np.ndarray, feature_count: int) -> np.ndarray:
     finite = np.isfinite(matrix)
     if not finite.all():
         row, column = (int(i) for i in np.argwhere(~finite)[0])
-        raise RequestError(
+        raise InvalidRequestError(
             f"row {row}, feature {column}: value must be finite and within float32 range "
             f"(|x| <= {FLOAT32_MAX:.4g}), got {array[row, column]!r}"
         )
@@ -87,13 +80,13 @@ def finite_float32(array: np.ndarray, feature_count: int) -> np.ndarray:
 def features_from_instances(instances: object, feature_names: Sequence[str], max_rows: int) -> np.ndarray:
     """``instances`` as lists of numbers in feature order, or as objects keyed by feature name."""
     if not isinstance(instances, list):
-        raise RequestError(f"'instances' must be a list of rows, got {_type_name(instances)}")
+        raise InvalidRequestError(f"'instances' must be a list of rows, got {_type_name(instances)}")
     check_batch_size(len(instances), max_rows)
     if isinstance(instances[0], dict):
         instances = _ordered_rows(instances, feature_names)
     array = numeric_array(instances, "instances")
     if array.ndim != 2 or array.shape[1] != len(feature_names):
-        raise RequestError(
+        raise InvalidRequestError(
             f"each instance needs {len(feature_names)} numbers ({', '.join(feature_names)}); "
             f"got an array of shape {list(array.shape)}"
         )
@@ -106,13 +99,13 @@ def _ordered_rows(instances: list[Any], feature_names: Sequence[str]) -> list[li
     ordered: list[list[Any]] = []
     for index, row in enumerate(instances):
         if not isinstance(row, dict):
-            raise RequestError(f"row {index}: mix of named and positional rows; use one form for the batch")
+            raise InvalidRequestError(f"row {index}: mix of named and positional rows; use one form for the batch")
         if row.keys() != expected:
             missing = sorted(expected - row.keys())
             unknown = sorted(set(row) - expected)
             problems = [f"missing features {missing}"] if missing else []
             problems += [f"unknown features {unknown}"] if unknown else []
-            raise RequestError(f"row {index}: {'; '.join(problems)}")
+            raise InvalidRequestError(f"row {index}: {'; '.join(problems)}")
         ordered.append([row[name] for name in feature_names])
     return ordered
 
@@ -122,19 +115,19 @@ def features_from_csv(body: bytes, feature_count: int, max_rows: int) -> np.ndar
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise RequestError(f"CSV body is not valid UTF-8: {error}") from None
+        raise InvalidRequestError(f"CSV body is not valid UTF-8: {error}") from None
     lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
     check_batch_size(len(lines), max_rows)
     rows: list[list[float]] = []
     for line_number, line in lines:
         cells = line.split(",")
         if len(cells) != feature_count:
-            raise RequestError(f"CSV line {line_number} has {len(cells)} values; expected {feature_count}")
+            raise InvalidRequestError(f"CSV line {line_number} has {len(cells)} values; expected {feature_count}")
         try:
             rows.append([float(cell) for cell in cells])
         except ValueError:
             bad = next(cell for cell in cells if not _is_float(cell))
-            raise RequestError(f"CSV line {line_number}: {bad.strip()!r} is not a number") from None
+            raise InvalidRequestError(f"CSV line {line_number}: {bad.strip()!r} is not a number") from None
     return finite_float32(np.asarray(rows, dtype=np.float64), feature_count)
 
 
@@ -146,45 +139,76 @@ def _is_float(cell: str) -> bool:
     return True
 
 
-def sagemaker_predictions(prediction: Prediction, class_names: Sequence[str]) -> list[dict[str, Any]]:
-    """One ``{"label", "probabilities": {class: p}}`` object per row. The probabilities stay numpy float32
-    scalars so orjson prints them exactly as the Open Inference Protocol route prints its FP32 tensor."""
-    return [
-        {"label": label, "probabilities": dict(zip(class_names, row, strict=True))}
-        for label, row in zip(prediction.labels, prediction.probabilities, strict=True)
-    ]
+def check_matrix_shape(shape: object, feature_count: int, max_rows: int) -> list[int]:
+    """A declared ``[N, features]`` shape with integer N within the batch limit."""
+    if (
+        not isinstance(shape, list)
+        or len(shape) != 2
+        or any(dim.__class__ is not int for dim in shape)
+        or shape[0] < 0
+        or shape[1] != feature_count
+    ):
+        raise InvalidRequestError(f"input shape must be [N, {feature_count}] with integer N, got {shape!r}")
+    check_batch_size(shape[0], max_rows)
+    return shape
 
 
-def csv_labels(prediction: Prediction) -> str:
-    """One label per line, for ``Accept: text/csv``."""
-    return "".join(f"{label}\n" for label in prediction.labels)
+def features_from_values(data: object, shape: list[int], feature_count: int) -> np.ndarray:
+    """Numbers, flat or nested, that fill the declared ``[N, features]`` shape exactly."""
+    if not isinstance(data, list):
+        raise InvalidRequestError(f'input "data" must be a list of numbers, got {_type_name(data)}')
+    array = numeric_array(data, "input data")
+    if array.size != prod(shape) or array.ndim > 2 or (array.ndim == 2 and list(array.shape) != shape):
+        raise InvalidRequestError(
+            f"input data holds {array.size} values in shape {list(array.shape)}; shape says {shape}"
+        )
+    return finite_float32(array.reshape(shape), feature_count)
 
 
-def v2_outputs(prediction: Prediction, requested: Sequence[str]) -> list[dict[str, Any]]:
-    """Open Inference Protocol output tensors, in the order the client asked for."""
-    rows = len(prediction.labels)
-    tensors: dict[str, dict[str, Any]] = {
-        LABEL_OUTPUT: {"name": LABEL_OUTPUT, "datatype": "BYTES", "shape": [rows], "data": prediction.labels},
-        PROBABILITIES_OUTPUT: {
-            "name": PROBABILITIES_OUTPUT,
-            "datatype": "FP32",
-            "shape": list(prediction.probabilities.shape),
-            "data": prediction.probabilities.ravel(),
-        },
-    }
-    return [tensors[name] for name in requested]
+def features_from_fp32_bytes(raw: bytes, shape: list[int], feature_count: int) -> np.ndarray:
+    """Little-endian float32 values, row-major, that fill the declared ``[N, features]`` shape exactly."""
+    expected = prod(shape) * 4
+    if len(raw) != expected:
+        raise InvalidRequestError(f"binary input holds {len(raw)} bytes; shape {shape} of FP32 needs {expected}")
+    return finite_float32(np.frombuffer(raw, dtype="<f4").reshape(shape), feature_count)
 
 
-def media_type(header: str | None) -> str:
-    """``"Application/JSON; charset=utf-8"`` -> ``"application/json"``; empty when absent."""
-    return (header or "").partition(";")[0].strip().lower()
+_NPY_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+
+
+def features_from_npy(body: bytes, feature_count: int, max_rows: int) -> np.ndarray:
+    """A ``.npy`` document (what ``numpy.save`` writes) of numbers, shaped ``[features]`` or ``[N, features]``.
+
+    The header is checked against the body's length before any array exists, so a header that claims a
+    huge shape costs nothing; object arrays (pickles) are refused.
+    """
+    stream = io.BytesIO(body)
+    try:
+        version = np.lib.format.read_magic(stream)
+        shape, fortran_order, dtype = _NPY_HEADER_READERS[version](stream)
+    except (ValueError, KeyError, EOFError) as error:
+        raise InvalidRequestError(f"the body is not a .npy array (numpy.save format 1.0 or 2.0): {error}") from None
+    if dtype.kind not in "iuf" or dtype.hasobject:
+        raise InvalidRequestError(f".npy dtype must be integer or float, got {dtype.str!r}")
+    if len(shape) not in (1, 2) or shape[-1] != feature_count:
+        raise InvalidRequestError(f".npy shape must be [{feature_count}] or [N, {feature_count}], got {list(shape)}")
+    data = body[stream.tell() :]
+    expected = prod(shape) * dtype.itemsize
+    if len(data) != expected:
+        raise InvalidRequestError(
+            f".npy data holds {len(data)} bytes; shape {list(shape)} of {dtype.str} needs {expected}"
+        )
+    array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran_order else "C")
+    matrix = array.reshape(-1, feature_count)
+    check_batch_size(matrix.shape[0], max_rows)
+    return finite_float32(matrix, feature_count)
 
 
 def parse_json_body(body: bytes) -> Any:
     """Decode a JSON request body, turning every decoding problem into a 400 that quotes the parser."""
     if not body.strip():
-        raise RequestError("the request body is empty: send a JSON document")
+        raise InvalidRequestError("the request body is empty: send a JSON document")
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as error:
-        raise RequestError(f"malformed JSON: {error}") from None
+        raise InvalidRequestError(f"malformed JSON: {error}") from None

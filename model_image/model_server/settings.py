@@ -12,11 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
+# Where SageMaker mounts the model; the image puts it there too. `make serve` points MODEL_DIR at model/.
+DEFAULT_MODEL_DIR = Path("/opt/ml/model")
 DEFAULT_PORT = 8080
 DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024
 DEFAULT_MAX_BATCH_ROWS = 10_000
 DEFAULT_GRACEFUL_TIMEOUT_S = 20.0
+# nginx's client_header_timeout is 60 s; a model server behind a load balancer needs far less.
+DEFAULT_HEADER_TIMEOUT_S = 10.0
+DEFAULT_MAX_CONNECTIONS = 1000
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PROC_SELF_CGROUP = Path("/proc/self/cgroup")
 
@@ -68,9 +72,12 @@ def _cgroup_v1_cpus(cgroup_root: Path) -> float | None:
     return None
 
 
-def available_cpus(cgroup_root: Path = CGROUP_ROOT, proc_cgroup: Path = PROC_SELF_CGROUP) -> int:
-    """Whole CPUs this process may use: the cgroup quota (v2 or v1), capped by the CPU affinity mask."""
-    affinity = len(os.sched_getaffinity(0))
+def available_cpus(
+    cgroup_root: Path = CGROUP_ROOT, proc_cgroup: Path = PROC_SELF_CGROUP, affinity: int | None = None
+) -> int:
+    """Whole CPUs this process may use: the cgroup quota (v2 or v1) rounded up, capped by the CPU affinity
+    mask (``affinity`` overrides the mask's size, for tests on hosts with few cores)."""
+    affinity = len(os.sched_getaffinity(0)) if affinity is None else affinity
     quota = _cgroup_v2_cpus(cgroup_root, proc_cgroup)
     if quota is None:
         quota = _cgroup_v1_cpus(cgroup_root)
@@ -109,6 +116,11 @@ def _read_float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def listening_port(env: Mapping[str, str]) -> int:
+    """``PORT``, then SageMaker's ``SAGEMAKER_BIND_TO_PORT``, else 8080: the server and its health check agree."""
+    return _read_int(env, ("PORT", "SAGEMAKER_BIND_TO_PORT"), default=DEFAULT_PORT, minimum=1)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the server reads from its environment, validated."""
@@ -121,12 +133,20 @@ class Settings:
     max_body_bytes: int
     max_batch_rows: int
     graceful_timeout_s: float
+    header_timeout_s: float
+    max_connections: int
     log_level: str
+
+    @property
+    def graceful_timeout_whole_s(self) -> int:
+        """uvicorn takes whole seconds: round up, so a fractional timeout never shrinks, nor becomes 0 (none)."""
+        return math.ceil(self.graceful_timeout_s)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, cgroup_root: Path = CGROUP_ROOT) -> Settings:
         """Read ``MODEL_DIR``, ``HOST``, ``PORT``/``SAGEMAKER_BIND_TO_PORT``, ``WORKERS``, ``ORT_THREADS``,
-        ``MAX_BODY_BYTES``, ``MAX_BATCH_ROWS``, ``GRACEFUL_TIMEOUT_S`` and ``LOG_LEVEL``."""
+        ``MAX_BODY_BYTES``, ``MAX_BATCH_ROWS``, ``GRACEFUL_TIMEOUT_S``, ``HEADER_TIMEOUT_S``,
+        ``MAX_CONNECTIONS`` and ``LOG_LEVEL``."""
         env = os.environ if env is None else env
         cpus = available_cpus(cgroup_root)
         workers = _read_int(env, ("WORKERS", "SAGEMAKER_MODEL_SERVER_WORKERS"), default=cpus, minimum=1)
@@ -136,11 +156,13 @@ class Settings:
         return cls(
             model_dir=Path(env.get("MODEL_DIR", "").strip() or DEFAULT_MODEL_DIR),
             host=env.get("HOST", "").strip() or "127.0.0.1",
-            port=_read_int(env, ("PORT", "SAGEMAKER_BIND_TO_PORT"), default=DEFAULT_PORT, minimum=1),
+            port=listening_port(env),
             workers=workers,
             ort_threads=_read_int(env, ("ORT_THREADS",), default=max(1, cpus // workers), minimum=1),
             max_body_bytes=_read_int(env, ("MAX_BODY_BYTES",), default=DEFAULT_MAX_BODY_BYTES, minimum=1),
             max_batch_rows=_read_int(env, ("MAX_BATCH_ROWS",), default=DEFAULT_MAX_BATCH_ROWS, minimum=1),
             graceful_timeout_s=_read_float(env, "GRACEFUL_TIMEOUT_S", DEFAULT_GRACEFUL_TIMEOUT_S),
+            header_timeout_s=_read_float(env, "HEADER_TIMEOUT_S", DEFAULT_HEADER_TIMEOUT_S),
+            max_connections=_read_int(env, ("MAX_CONNECTIONS",), default=DEFAULT_MAX_CONNECTIONS, minimum=1),
             log_level=log_level,
         )

@@ -1,6 +1,6 @@
 """Train the iris classifier, export it to ONNX and write the metadata the server verifies.
 
-Run from the repository root with ``python -m model_image.training.train`` (``make train``).
+Run with ``python -m model_training.train`` (``make train``) once the ``train`` extra is installed.
 Everything is seeded, so re-running it reproduces the committed artifact byte for byte.
 """
 
@@ -126,7 +126,7 @@ def train_and_export(output_dir: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """CLI: ``python -m model_image.training.train [--output-dir DIR]``."""
+    """CLI: ``python -m model_training.train [--output-dir DIR]``."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR)
     args = parser.parse_args(argv)

@@ -11,49 +11,19 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.model_server.probe import wait_for_ping
-
-MODEL_IMAGE_DIR = Path(__file__).resolve().parents[2] / "model_image"
+ServerProcess = tuple["subprocess.Popen[bytes]", int]
 BODY = json.dumps({"instances": [[5.1, 3.5, 1.4, 0.2], [6.9, 3.1, 5.4, 2.1]]}).encode()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for_server(port: int, process: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
-    def still_running() -> None:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited with {process.returncode}: {process.stdout.read()!r}")  # type: ignore[union-attr]
-
-    wait_for_ping(port, timeout_s, still_running)
+SERVE = [sys.executable, "-m", "model_server", "serve"]
 
 
 @pytest.fixture(params=[1, 2], ids=["one-worker", "two-workers"])
-def server(request: pytest.FixtureRequest) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "WORKERS": str(request.param), "GRACEFUL_TIMEOUT_S": "10"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "model_server", "serve"],
-        cwd=MODEL_IMAGE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_server(port, process)
-        yield process, port
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+def server(request: pytest.FixtureRequest, start_server: Callable[..., ServerProcess]) -> ServerProcess:
+    return start_server(WORKERS=str(request.param), GRACEFUL_TIMEOUT_S="10")
 
 
 def post_partially(port: int) -> socket.socket:
@@ -77,9 +47,7 @@ def read_response(connection: socket.socket) -> bytes:
 def healthcheck(port: int) -> int:
     """Exit code of the image's HEALTHCHECK command against ``port``."""
     env = {**os.environ, "PORT": str(port)}
-    return subprocess.run(
-        [sys.executable, "-m", "model_server", "healthcheck"], cwd=MODEL_IMAGE_DIR, env=env, check=False
-    ).returncode
+    return subprocess.run([sys.executable, "-m", "model_server", "healthcheck"], env=env, check=False).returncode
 
 
 def test_serves_predictions_logs_json_and_drains_on_sigterm(server: tuple[subprocess.Popen[bytes], int]) -> None:
@@ -112,33 +80,31 @@ def test_serves_predictions_logs_json_and_drains_on_sigterm(server: tuple[subpro
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_a_model_that_fails_verification_stops_the_server_with_an_error(tmp_path: Path, workers: int) -> None:
-    shutil.copytree(MODEL_IMAGE_DIR / "model", tmp_path / "model")
+def test_a_model_that_fails_verification_stops_the_server_with_its_cause_on_stderr(
+    tmp_path: Path, iris_model_dir: Path, free_port: Callable[[], int], workers: int
+) -> None:
+    """Exit 3, and one cause line on stderr per worker process that could not start."""
+    shutil.copytree(iris_model_dir, tmp_path / "model")
     (tmp_path / "model" / "iris.onnx").write_bytes(b"not the trained model")
     env = {**os.environ, "PORT": str(free_port()), "WORKERS": str(workers), "MODEL_DIR": str(tmp_path / "model")}
-    completed = subprocess.run(
-        [sys.executable, "-m", "model_server", "serve"],
-        cwd=MODEL_IMAGE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    completed = subprocess.run(SERVE, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert completed.returncode == 3
-    errors = [json.loads(line) for line in completed.stdout.splitlines() if '"cannot serve' in line]
-    assert errors and "sha256 of" in errors[0]["message"]
+    lines = completed.stderr.splitlines()
+    assert 1 <= len(lines) <= workers, completed.stderr
+    for line in lines:
+        cause = json.loads(line)
+        assert cause["level"] == "critical"
+        assert cause["message"].startswith("cannot serve: sha256 of ")
 
 
-def test_an_invalid_setting_exits_2_naming_the_variable() -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "model_server", "serve"],
-        cwd=MODEL_IMAGE_DIR,
-        env={**os.environ, "MAX_BATCH_ROWS": "lots"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def test_an_invalid_setting_exits_2_naming_the_variable_on_stderr() -> None:
+    env = {**os.environ, "MAX_BATCH_ROWS": "lots"}
+    completed = subprocess.run(SERVE, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert completed.returncode == 2
-    assert "MAX_BATCH_ROWS='lots' is not an integer" in json.loads(completed.stdout)["message"]
+    assert json.loads(completed.stderr) == {
+        "time": json.loads(completed.stderr)["time"],
+        "level": "critical",
+        "logger": "model_server",
+        "message": "invalid setting: MAX_BATCH_ROWS='lots' is not an integer",
+    }
+    assert completed.stdout == ""

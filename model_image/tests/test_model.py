@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from model_server.model import Model, ModelLoadError
-from model_server.settings import DEFAULT_MODEL_DIR
 from starlette.testclient import TestClient
 
-from model_image.training import train
+from model_server.errors import ModelLoadError
+from model_server.model import Model
+from model_training import train
 
 
 @pytest.fixture(scope="module")
@@ -35,15 +35,15 @@ def test_served_model_equals_the_trained_model_on_the_whole_dataset(client: Test
     np.testing.assert_allclose(served, expected_probabilities, atol=1e-5)
 
 
-def test_retraining_reproduces_the_committed_artifact_byte_for_byte(tmp_path: Path) -> None:
+def test_retraining_reproduces_the_committed_artifact_byte_for_byte(tmp_path: Path, iris_model_dir: Path) -> None:
     metadata = train.train_and_export(tmp_path)
-    assert (tmp_path / "iris.onnx").read_bytes() == (DEFAULT_MODEL_DIR / "iris.onnx").read_bytes()
-    assert metadata == json.loads((DEFAULT_MODEL_DIR / "metadata.json").read_text())
+    assert (tmp_path / "iris.onnx").read_bytes() == (iris_model_dir / "iris.onnx").read_bytes()
+    assert metadata == json.loads((iris_model_dir / "metadata.json").read_text())
 
 
-def test_metadata_describes_the_artifact() -> None:
-    metadata = json.loads((DEFAULT_MODEL_DIR / "metadata.json").read_text())
-    assert metadata["sha256"] == hashlib.sha256((DEFAULT_MODEL_DIR / metadata["artifact"]).read_bytes()).hexdigest()
+def test_metadata_describes_the_artifact(iris_model_dir: Path) -> None:
+    metadata = json.loads((iris_model_dir / "metadata.json").read_text())
+    assert metadata["sha256"] == hashlib.sha256((iris_model_dir / metadata["artifact"]).read_bytes()).hexdigest()
     assert metadata["name"] == "iris"
     assert metadata["class_names"] == ["setosa", "versicolor", "virginica"]
     assert metadata["feature_names"] == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
@@ -51,8 +51,8 @@ def test_metadata_describes_the_artifact() -> None:
 
 
 @pytest.fixture
-def model_copy(tmp_path: Path) -> Path:
-    shutil.copytree(DEFAULT_MODEL_DIR, tmp_path / "model")
+def model_copy(tmp_path: Path, iris_model_dir: Path) -> Path:
+    shutil.copytree(iris_model_dir, tmp_path / "model")
     return tmp_path / "model"
 
 
@@ -84,4 +84,21 @@ def test_metadata_that_disagrees_with_the_graph_is_refused(model_copy: Path) -> 
     metadata["input_name"] = "features"
     path.write_text(json.dumps(metadata))
     with pytest.raises(ModelLoadError, match="model input 'features'"):
+        Model.load(model_copy)
+
+
+def test_a_file_metadata_does_not_list_is_refused(model_copy: Path) -> None:
+    """onnxruntime would open any weight file the graph names; an unlisted one was never verified."""
+    (model_copy / "weights.bin").write_bytes(b"unverified")
+    with pytest.raises(ModelLoadError, match=r"does not list .*\['weights\.bin'\]"):
+        Model.load(model_copy)
+
+
+@pytest.mark.parametrize("name", ["../iris.onnx", "sub/weights.bin", ".."])
+def test_metadata_may_only_name_files_inside_the_directory(model_copy: Path, name: str) -> None:
+    path = model_copy / "metadata.json"
+    metadata = json.loads(path.read_text())
+    metadata["external_data"] = {name: "0" * 64}
+    path.write_text(json.dumps(metadata))
+    with pytest.raises(ModelLoadError, match="files must sit directly in the model directory"):
         Model.load(model_copy)

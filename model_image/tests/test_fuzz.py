@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from tests.model_server.conftest import FEATURES
+FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
 
 FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -58,9 +58,42 @@ def test_invocations_json_never_5xx(client: TestClient, instances: Any) -> None:
 @FUZZ
 @given(body=st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode)))
 def test_invocations_raw_bytes_never_5xx(client: TestClient, body: bytes) -> None:
-    for content_type in ("application/json", "text/csv"):
+    for content_type in ("application/json", "text/csv", "application/jsonlines", "application/x-npy"):
         response = client.post("/invocations", content=body, headers={"content-type": content_type})
         assert_client_error_or_success(response)
+    for encoding in ("gzip", "deflate"):
+        response = client.post(
+            "/invocations", content=body, headers={"content-type": "application/json", "content-encoding": encoding}
+        )
+        assert_client_error_or_success(response)
+
+
+binary_headers = st.builds(
+    lambda size, shape: encode(
+        {"inputs": [{"name": "input", "datatype": "FP32", "shape": shape, "parameters": {"binary_data_size": size}}]}
+    ),
+    st.one_of(st.integers(min_value=-4, max_value=80), json_values),
+    st.one_of(st.lists(st.integers(min_value=-1, max_value=5), max_size=3), json_values),
+)
+
+
+@FUZZ
+@given(
+    header=st.one_of(binary_headers, st.binary(max_size=120)),
+    tail=st.binary(max_size=64),
+    offset=st.integers(min_value=-3, max_value=3),
+)
+def test_v2_binary_bodies_never_5xx(client: TestClient, header: bytes, tail: bytes, offset: int) -> None:
+    """Whatever the JSON header says, whatever length is claimed for it and whatever bytes follow it."""
+    response = client.post(
+        "/v2/models/iris/infer",
+        content=header + tail,
+        headers={
+            "inference-header-content-length": str(len(header) + offset),
+            "content-type": "application/octet-stream",
+        },
+    )
+    assert_client_error_or_success(response)
 
 
 @FUZZ

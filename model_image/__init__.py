@@ -1,1 +1,0 @@
-"""Model image: the iris model server, its training code and the committed model artifact."""

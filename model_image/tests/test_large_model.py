@@ -1,0 +1,66 @@
+"""The large-model generator: ONNX external data the server verifies, loads and serves end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model_server.errors import ModelLoadError
+from model_server.model import Model
+from model_training.large_model import make_large_model
+
+ServerProcess = tuple["subprocess.Popen[bytes]", int]
+MEGABYTES_64 = 1 / 16
+
+
+@pytest.fixture(scope="module")
+def large_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("large")
+    make_large_model(directory, MEGABYTES_64)
+    return directory
+
+
+def test_weights_are_external_and_listed_with_their_sha256(large_model_dir: Path) -> None:
+    metadata = json.loads((large_model_dir / "metadata.json").read_text())
+    assert set(metadata["external_data"]) == {"weights.bin"}
+    assert (large_model_dir / "weights.bin").stat().st_size == 64 * 1024 * 1024 // 48 * 48
+    assert (large_model_dir / "model.onnx").stat().st_size < 4096
+
+
+def test_the_server_loads_and_runs_it(large_model_dir: Path) -> None:
+    model = Model.load(large_model_dir)
+    prediction = model.predict(np.array([[5.1, 3.5, 1.4, 0.2], [1, 1, 1, 1]], np.float32))
+    assert set(prediction.labels) <= {"small", "medium", "large"}
+    assert prediction.probabilities.shape == (2, 3)
+
+
+def test_one_flipped_byte_in_the_weights_is_refused(large_model_dir: Path, tmp_path: Path) -> None:
+    for name in ("metadata.json", "model.onnx"):
+        (tmp_path / name).write_bytes((large_model_dir / name).read_bytes())
+    weights = bytearray((large_model_dir / "weights.bin").read_bytes())
+    weights[len(weights) // 3] ^= 0x80
+    (tmp_path / "weights.bin").write_bytes(bytes(weights))
+    with pytest.raises(ModelLoadError, match=r"sha256 of .*weights\.bin is"):
+        Model.load(tmp_path)
+
+
+def test_served_end_to_end_over_the_open_inference_protocol(
+    large_model_dir: Path, start_server: Callable[..., ServerProcess]
+) -> None:
+    _, port = start_server(MODEL_DIR=str(large_model_dir))
+    request = {"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 4], "data": [5.1, 3.5, 1.4, 0.2]}]}
+    post = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v2/models/large/infer",
+        data=json.dumps(request).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(post, timeout=10) as response:
+        body = json.load(response)
+    assert body["model_name"] == "large"
+    assert body["outputs"][0]["data"][0] in {"small", "medium", "large"}

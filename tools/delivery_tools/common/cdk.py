@@ -30,6 +30,14 @@ def cdk_executable(project_root: Path) -> Path:
     return cli
 
 
+def pinned_node(project_root: Path) -> Path:
+    """The Node.js binary package.json pins (`npm ci` puts it under node_modules)."""
+    node = (project_root / "node_modules" / ".bin" / "node").resolve()
+    if not node.is_file():
+        raise ToolError(f"the pinned Node.js is missing at {node}: run `make setup` (npm ci installs it)")
+    return node
+
+
 def use_pinned_node(project_root: Path) -> None:
     """Put the pinned Node.js first on this process's PATH too: the app's settings validation loads
     aws-cdk-lib here, whose jsii runtime would otherwise start the machine's `node` (and print its banner)."""

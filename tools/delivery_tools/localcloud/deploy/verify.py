@@ -19,8 +19,12 @@ from delivery_tools.common.errors import ToolError
 from delivery_tools.localcloud import aws
 from delivery_tools.localcloud.deploy.expectations import Expected
 from delivery_tools.localcloud.services.registry import RegistryClient
+from ml_constructs.image_tag import incoming_tag
 
 _LOG_LINES = 80
+
+# cdk-ecr-deployment's copy function; the stage's other function is the CDK's AwsCustomResource handler.
+COPY_FUNCTION_LOGICAL_ID_PREFIX = "CustomCDKECRDeployment"
 
 
 @dataclass(frozen=True)
@@ -161,7 +165,12 @@ def copy_function_log_group(endpoint_url: str, region: str, stacks: list[str]) -
             resources = cloudformation.describe_stack_resources(StackName=stack)["StackResources"]
         except (BotoCoreError, ClientError):
             continue
-        functions += [r["PhysicalResourceId"] for r in resources if r.get("ResourceType") == "AWS::Lambda::Function"]
+        functions += [
+            r["PhysicalResourceId"]
+            for r in resources
+            if r.get("ResourceType") == "AWS::Lambda::Function"
+            and r["LogicalResourceId"].startswith(COPY_FUNCTION_LOGICAL_ID_PREFIX)
+        ]
     return f"/aws/lambda/{functions[0]}" if functions else None
 
 
@@ -218,7 +227,6 @@ def verify_deploy(
     stacks = stage_stacks(cloud_assembly, settings.name)
     outputs = stage_outputs(endpoint_url, settings.region, stacks)
     repository_uri, checks = repository_checks(endpoint_url, settings)
-    image_uri = f"{repository_uri}:{expected.tag}"
     log_group = copy_function_log_group(endpoint_url, settings.region, stacks)
     digest = registry.manifest_digest(settings.repository_name, expected.tag)
     if digest is None:
@@ -226,13 +234,23 @@ def verify_deploy(
             f"{settings.repository_name}:{expected.tag} is not in the registry after the deploy; the copy Lambda's "
             f"log:\n{copy_log_since(endpoint_url, settings.region, log_group, since_ms)}"
         )
+    image_uri = f"{repository_uri}@{digest}"
     asset_digest = registry.manifest_digest(expected.asset_repository, expected.asset_tag)
-    parameter = aws.client("ssm", endpoint_url, settings.region).get_parameter(Name=settings.ssm_image_uri_parameter)
+    ssm = aws.client("ssm", endpoint_url, settings.region)
+    published_uri = ssm.get_parameter(Name=settings.ssm_image_uri_parameter)["Parameter"]["Value"]
+    published_tag = ssm.get_parameter(Name=settings.ssm_image_tag_parameter)["Parameter"]["Value"]
     checks = [
         _check("output RepositoryName", outputs.get("RepositoryName"), settings.repository_name),
         _check("output ImageTag", outputs.get("ImageTag"), expected.tag),
-        _check("output ImageUri", outputs.get("ImageUri"), image_uri),
-        _check(f"SSM {settings.ssm_image_uri_parameter}", parameter["Parameter"]["Value"], image_uri),
+        _check("output ImageDigest", outputs.get("ImageDigest"), digest),
+        _check("output ImageUri (digest-pinned)", outputs.get("ImageUri"), image_uri),
+        _check(f"SSM {settings.ssm_image_uri_parameter}", published_uri, image_uri),
+        _check(f"SSM {settings.ssm_image_tag_parameter}", published_tag, expected.tag),
+        _check(
+            "landing tag holds the released image",
+            registry.manifest_digest(settings.repository_name, incoming_tag(expected.tag)),
+            digest,
+        ),
         _check("image digest = built asset's digest", digest, asset_digest),
         *checks,
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from delivery_tools.common.cdk import pinned_node
 from delivery_tools.common.errors import ToolError
 from delivery_tools.localcloud.host_changes import docker_trust, hosts, records
 from delivery_tools.localcloud.host_changes.pki import Certificates, ensure_certificates
@@ -82,9 +83,11 @@ def bring_up(state: LocalCloudState, settings: LocalSettings, project_root: Path
             base_image, how, official = choose_base_image(project_root)
             _image_made(state, base_image, how == "made")
             steps.note(f"{base_image} ({how})")
-        with steps.step("Lambda images (busybox, provided.al2023 runtime)"):
+        with steps.step("Lambda images (busybox, provided.al2023 and nodejs runtime)"):
             made_busybox = _image_made(state, busybox.BUSYBOX_IMAGE, busybox.ensure_busybox())
-            built = ensure_lambda_image(base_image, certificates.ca_certificate, settings.registry_hosts)
+            built = ensure_lambda_image(
+                base_image, certificates.ca_certificate, settings.registry_hosts, pinned_node(project_root)
+            )
             steps.note(f"busybox {made_busybox}; {LAMBDA_IMAGE} {_image_made(state, LAMBDA_IMAGE, built)}")
         with steps.step("AWS API emulator (moto)"):
             _note_started(state, moto.SERVICE, moto.ensure_moto(state, settings, LAMBDA_IMAGE), steps)

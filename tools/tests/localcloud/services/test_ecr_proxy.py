@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import ssl
 import subprocess
@@ -25,6 +26,7 @@ import pytest
 
 from delivery_tools.common.http import free_port
 from delivery_tools.localcloud.host_changes.pki import ensure_certificates
+from delivery_tools.localcloud.moto_fixes.ecr_images import REGISTRY_SOCKET_VARIABLE
 from delivery_tools.localcloud.services.ecr_proxy import ProxyConfig, Registry
 
 REGION = "us-east-1"
@@ -64,10 +66,14 @@ class Cloud:
         (directory / "pki").mkdir()
         self.certificates = ensure_certificates(directory / "pki", (HOST_A, HOST_B))
 
-    def start(self, name: str, command: list[str]) -> tuple[subprocess.Popen[bytes], Path]:
+    def start(
+        self, name: str, command: list[str], env: dict[str, str] | None = None
+    ) -> tuple[subprocess.Popen[bytes], Path]:
         log = self.directory / f"{name}.log"
         with log.open("wb") as output:
-            process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=self.directory)
+            process = subprocess.Popen(
+                command, stdout=output, stderr=subprocess.STDOUT, cwd=self.directory, env={**os.environ, **(env or {})}
+            )
         self.processes.append(process)
         return process, log
 
@@ -154,10 +160,6 @@ def manifest(image: bytes) -> bytes:
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     cloud = Cloud(tmp_path_factory.mktemp("ecr"))
     try:
-        moto_port = urlsplit(cloud.moto_url).port
-        moto, log = cloud.start("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)])
-        _wait(lambda: _answers(cloud.ecr(ACCOUNT_A).describe_repositories), moto, "moto", log)
-
         socket_path = cloud.directory / "registry.sock"
         registry_config = {
             "version": 0.1,
@@ -168,6 +170,20 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
         (cloud.directory / "registry.yml").write_text(json.dumps(registry_config))
         registry, log = cloud.start("registry", ["docker-registry", "serve", str(cloud.directory / "registry.yml")])
         _wait(socket_path.exists, registry, "registry", log)
+
+        # moto as the local cloud runs it: with its fixes, writing API-made tags into the registry.
+        moto_port = str(urlsplit(cloud.moto_url).port)
+        moto_command = [
+            sys.executable,
+            "-m",
+            "delivery_tools.localcloud.moto_fixes.app",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            moto_port,
+        ]
+        moto, log = cloud.start("moto", moto_command, {REGISTRY_SOCKET_VARIABLE: str(socket_path)})
+        _wait(lambda: _answers(cloud.ecr(ACCOUNT_A).describe_repositories), moto, "moto", log)
 
         config = ProxyConfig(
             registries=(Registry(HOST_A, ACCOUNT_A, ADDRESS_A), Registry(HOST_B, ACCOUNT_B, ADDRESS_B)),
@@ -365,3 +381,38 @@ def test_pushed_tags_are_seen_by_the_ecr_api_of_their_account(cloud: Cloud) -> N
     assert [image["imageDigest"] for image in images["imageDetails"]] == [pushed.headers["docker-content-digest"]]
     _repository(cloud, ACCOUNT_B, repository, "IMMUTABLE")
     assert cloud.ecr(ACCOUNT_B).describe_images(repositoryName=repository)["imageDetails"] == []
+
+
+def test_a_tag_added_through_the_ecr_api_is_pulled_from_the_registry(cloud: Cloud) -> None:
+    """The release tag is added with PutImage (ml_constructs.model_image_release); docker then pulls it."""
+    repository = _repository(
+        cloud, ACCOUNT_A, "released", "IMMUTABLE_WITH_EXCLUSION", [{"filterType": "WILDCARD", "filter": "incoming-*"}]
+    )
+    pushed = cloud.client(HOST_A).push(repository, "incoming-1.0", b'{"image": "released"}')
+    assert pushed.status_code == 201
+    ecr = cloud.ecr(ACCOUNT_A)
+    (image,) = ecr.batch_get_image(repositoryName=repository, imageIds=[{"imageTag": "incoming-1.0"}])["images"]
+    ecr.put_image(
+        repositoryName=repository,
+        imageTag="1.0",
+        imageManifest=image["imageManifest"],
+        imageManifestMediaType=image["imageManifestMediaType"],
+    )
+    pulled = cloud.client(HOST_A).request("GET", f"/v2/{repository}/manifests/1.0", headers={"accept": MANIFEST_TYPE})
+    assert (pulled.status_code, pulled.headers["docker-content-digest"]) == (
+        200,
+        pushed.headers["docker-content-digest"],
+    )
+    with pytest.raises(ecr.exceptions.ImageAlreadyExistsException):
+        ecr.put_image(repositoryName=repository, imageTag="1.0", imageManifest=image["imageManifest"])
+
+
+def test_another_accounts_images_are_read_with_its_registry_id(cloud: Cloud) -> None:
+    """A promotion reads its source's digest in the source account, as ECR allows with `registryId`."""
+    repository = _repository(cloud, ACCOUNT_A, "promoted-source", "IMMUTABLE")
+    pushed = cloud.client(HOST_A).push(repository, "3.0", b'{"image": "source"}')
+    reader = cloud.ecr(ACCOUNT_B)
+    images = reader.describe_images(registryId=ACCOUNT_A, repositoryName=repository, imageIds=[{"imageTag": "3.0"}])
+    assert [image["imageDigest"] for image in images["imageDetails"]] == [pushed.headers["docker-content-digest"]]
+    with pytest.raises(reader.exceptions.RepositoryNotFoundException):
+        reader.describe_images(repositoryName=repository)

@@ -1,9 +1,10 @@
-"""A one-shot Lambda Runtime API, the container entry point for `provided.al2023` functions under moto.
+"""A one-shot Lambda Runtime API, the container entry point for the functions moto runs in docker.
 
 moto starts the container with the handler and the event JSON as arguments and takes the **last line of
-output** as the function's result. A custom runtime instead runs `/var/task/bootstrap`, which asks the
-Runtime API (`AWS_LAMBDA_RUNTIME_API`) for the next event and posts its result back. This module serves
-that API for exactly one event, runs the bootstrap, and prints the result as the last line.
+output** as the function's result. A custom runtime instead runs `/var/task/bootstrap` (and a `nodejs*`
+function runs `node_runtime.js`), which asks the Runtime API (`AWS_LAMBDA_RUNTIME_API`) for the next event
+and posts its result back. This module serves that API for exactly one event, runs the runtime, and prints
+the result as the last line.
 
 Standard library only: it runs inside the Lambda image, not in the project's venv.
 """
@@ -27,6 +28,8 @@ HOSTS_FILE = Path("/etc/hosts")
 # The function runs as this unprivileged user, as on AWS; only the set-up (hosts entries) needs root.
 FUNCTION_UID = 993
 STDERR_FD = 2
+NODE = Path("/opt/nodejs/bin/node")
+NODE_RUNTIME = Path(__file__).with_name("node_runtime.js")
 
 
 class Invocation:
@@ -175,6 +178,18 @@ def one_line(result: bytes) -> str:
         return json.dumps(text)
 
 
+def runtime_command(handler: str, task_root: Path) -> list[str] | None:
+    """How to run the function: its custom runtime's `bootstrap`, else Node.js for a `file.export` handler
+    whose file is JavaScript (moto does not tell the runtime; the code says it)."""
+    bootstrap = next((path for path in (task_root / "bootstrap", Path("/opt/bootstrap")) if path.is_file()), None)
+    if bootstrap is not None:
+        return [str(bootstrap)]
+    module = handler.rpartition(".")[0]
+    if module and any((task_root / f"{module}{suffix}").is_file() for suffix in (".js", ".cjs")):
+        return [str(NODE), str(NODE_RUNTIME)]
+    return None
+
+
 def main(argv: list[str]) -> int:
     """Container entry point: `runtime_api.py HANDLER EVENT_JSON` (moto's calling convention)."""
     if len(argv) != 2:
@@ -182,17 +197,21 @@ def main(argv: list[str]) -> int:
         return 2
     handler, event = argv
     add_host_entries(["host.docker.internal", *os.environ.get("LOCAL_CLOUD_HOSTS", "").split()])
-    task_root = Path(os.environ.get("LAMBDA_TASK_ROOT", "/var/task"))
-    bootstrap = next((path for path in (task_root / "bootstrap", Path("/opt/bootstrap")) if path.is_file()), None)
-    if bootstrap is None:
+    command = runtime_command(handler, Path(os.environ.get("LAMBDA_TASK_ROOT", "/var/task")))
+    if command is None:
         print(
-            json.dumps({"errorMessage": "no bootstrap in /var/task or /opt", "errorType": "Runtime.InvalidEntrypoint"})
+            json.dumps(
+                {
+                    "errorMessage": f"no bootstrap in /var/task or /opt, and no {handler} in a .js file of /var/task",
+                    "errorType": "Runtime.InvalidEntrypoint",
+                }
+            )
         )
         return 1
     os.environ["_HANDLER"] = handler
     timeout = float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT") or DEFAULT_TIMEOUT_SECONDS)
     user = FUNCTION_UID if os.geteuid() == 0 else None
-    result, failed = invoke([str(bootstrap)], event.encode(), timeout, user)
+    result, failed = invoke(command, event.encode(), timeout, user)
     sys.stderr.flush()
     # moto reads the last line of the output as the result.
     print(one_line(result), flush=True)

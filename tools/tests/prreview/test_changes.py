@@ -53,13 +53,15 @@ def committed_copy(dest: Path) -> Path:
 
 
 def change_settings(project: Path) -> None:
-    """dev keeps more images, prod's repository is renamed, staging is dropped from the app."""
+    """dev keeps more images, prod's repository is renamed, staging is dropped from the app (so prod now
+    promotes straight from dev)."""
     cdk_json = project / "cdk.json"
     config = json.loads(cdk_json.read_text())
     environments = config["context"]["environments"]
     environments["dev"]["lifecycle"]["max_image_count"] += 5
     environments["prod"]["repository_name"] = RENAMED
     del environments["staging"]
+    environments["prod"]["promote_from"] = "dev"
     cdk_json.write_text(json.dumps(config, indent=2))
 
 

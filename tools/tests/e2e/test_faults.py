@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from delivery_tools.common.project import set_model_version
-from delivery_tools.localcloud.deploy.expectations import image_asset
+from delivery_tools.localcloud import aws
+from delivery_tools.localcloud.deploy.verify import stage_stacks
 from delivery_tools.localcloud.services import moto, registry, supervisor
 from delivery_tools.localcloud.services.cloud import is_up
 from delivery_tools.localcloud.services.state import checkout_cdk_out, machine_state
@@ -91,35 +91,33 @@ def test_registry_stopped_during_the_asset_push(deployed: tuple[Any, dict[str, A
     assert_nothing_lost(checkout, before)
 
 
-def delete_pushed_asset(checkout: Any, line: str) -> bool:
-    """The fault: the image the copy reads disappears between the push and the copy."""
-    if "success: Published" not in line:
-        return False
-    repository, tag = image_asset(checkout_cdk_out(checkout.project), checkout.settings.home.name)
-    client = checkout.registry
-    digest = client.manifest_digest(repository, tag)
-    assert digest is not None
-    deleted = requests.delete(
-        f"{client.base_url}/{repository}/manifests/{digest}", verify=str(machine_state().pki / "ca.crt"), timeout=10
-    )
-    assert deleted.status_code == 202
-    return True
+def stage_statuses(checkout: Any) -> set[str]:
+    """The CloudFormation status of every stack of the checkout's home stage."""
+    home = checkout.settings.home
+    cloudformation = aws.client("cloudformation", moto.ENDPOINT_URL, home.region)
+    return {
+        cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+        for name in stage_stacks(checkout_cdk_out(checkout.project), home.name)
+    }
 
 
-def test_a_failed_copy_rolls_the_stack_back_and_the_next_deploy_copies_again(
+def test_a_copy_that_fails_rolls_the_stack_back_and_the_next_deploy_copies_again(
     deployed: tuple[Any, dict[str, Any]],
 ) -> None:
     checkout, before = deployed
     set_model_version(checkout.project, f"{checkout.settings.model_version}.copy-fault")  # a new tag to copy
-    status, lines = checkout.watch("deploy", lambda line, _: delete_pushed_asset(checkout, line))
+    # The image is pushed; the registry goes before the copy Lambda reads it, so the copy fails.
+    stop = stop_registry_at("")
+    status, lines = checkout.watch(
+        "deploy", lambda line, process: "success: Published" in line and "Template" not in line and stop(line, process)
+    )
     output = "\n".join(lines)
     assert status == 1, output
-    assert "ROLLBACK_COMPLETE" in output or "UPDATE_ROLLBACK_COMPLETE" in output
-    log = output.split("the copy Lambda's log of this deploy:", 1)[1]
-    assert "manifest unknown" in log.lower() or "not found" in log.lower(), log
-    assert last_line(lines) == "fix the cause and run `local-cloud deploy` again"
+    assert "UPDATE_ROLLBACK_COMPLETE" in stage_statuses(checkout), "the failed copy must roll the stack back"
+    assert last_line(lines).startswith("local-cloud deploy: error: the local registry (")
     after = checkout.deploy()
     assert after["copied"] is True and after["tag"] != before["tag"]
+    assert "UPDATE_ROLLBACK_COMPLETE" not in stage_statuses(checkout)
     assert checkout.registry.manifest_digest(after["repository"], after["tag"]) == after["image_digest"]
     assert_nothing_lost(checkout, before)
 
@@ -150,8 +148,8 @@ def test_a_configuration_error_leaves_the_running_cloud_alone(deployed: tuple[An
     assert line.startswith("local-cloud deploy: error: configuration error: ") and "mars-north-1" in line
     assert line.endswith("(fix cdk.json, then run the command again)")
     assert is_up(machine_state())
-    assert_nothing_lost(checkout, before)
     cdk_json.write_text(good)
+    assert_nothing_lost(checkout, before)
     assert checkout.deploy()["copied"] is False
 
 

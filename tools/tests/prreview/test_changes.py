@@ -26,16 +26,6 @@ ENVIRONMENTS: dict[str, dict[str, object]] = json.loads((PROJECT_ROOT / "cdk.jso
     "environments"
 ]
 UNCHANGED = [name for name in ENVIRONMENTS if name not in ("dev", "staging", "prod")]
-# The blocking tests need the app to mark its stateful resources (ml_constructs.stateful); until it does,
-# they must fail, and strict xfail turns into an error the day the marker lands, so this line goes then.
-APP_MARKS_STATEFUL = any(
-    "mark_stateful(" in path.read_text()
-    for path in [*PROJECT_ROOT.glob("stacks/*.py"), *PROJECT_ROOT.glob("ml_constructs/*.py")]
-    if path.name != "stateful.py"
-)
-needs_marker = pytest.mark.xfail(
-    not APP_MARKS_STATEFUL, strict=True, reason="the app does not mark stateful resources yet"
-)
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -109,7 +99,6 @@ def test_lifecycle_change_is_shown_and_allowed(result: Review) -> None:
     assert f"`dev/Repository/{repository.logical_id}` | `AWS::ECR::Repository` | update |" in dev_section
 
 
-@needs_marker
 def test_repository_rename_is_a_blocked_replacement(result: Review) -> None:
     diff = stack(result, "prod/Repository")
     repository = change_of_type(diff, "AWS::ECR::Repository")
@@ -118,7 +107,6 @@ def test_repository_rename_is_a_blocked_replacement(result: Review) -> None:
     assert "RepositoryName (requires replacement)" in diff.text and RENAMED in diff.text
 
 
-@needs_marker
 def test_stack_removed_from_the_app_is_blocked_and_said_so(result: Review) -> None:
     diff = stack(result, "staging/Repository")
     key = change_of_type(diff, "AWS::KMS::Key")
@@ -127,7 +115,6 @@ def test_stack_removed_from_the_app_is_blocked_and_said_so(result: Review) -> No
     assert "`staging/Repository` (`staging-Repository`): stack removed from the app" in render_markdown(result)
 
 
-@needs_marker
 def test_blocked_changes_are_listed_first_under_a_warning(result: Review) -> None:
     report = render_markdown(result)
     warning = report.index("[!CAUTION]")
@@ -137,7 +124,6 @@ def test_blocked_changes_are_listed_first_under_a_warning(result: Review) -> Non
         assert report.index(f"`{resource_id}`") < report.index("### Environment")
 
 
-@needs_marker
 def test_allow_list_names_unblock_only_those_changes(result: Review) -> None:
     (rename,) = [item.resource_id for item in result.blocked if item.stack.ref.environment == "prod"]
     allowed = review(result.base_label, result.head_label, result.stacks, allow=[rename, "dev/Repository/Nothing"])
@@ -155,7 +141,6 @@ def rename_key_construct(project: Path) -> None:
     module.write_text(source)
 
 
-@needs_marker
 def test_key_removal_blocks_the_command(tmp_path: Path) -> None:
     project = committed_copy(tmp_path)
     rename_key_construct(project)

@@ -11,6 +11,10 @@ from constructs import Construct
 from config.settings import EnvironmentSettings
 from ml_constructs import ImageSource, ModelImageBuild, ModelImageRelease, RepositoryImage
 
+# Stack outputs that say what image the environment runs; reviews read them from the templates.
+IMAGE_ORIGIN_OUTPUT = "ImageOrigin"
+IMAGE_TAG_OUTPUT = "ImageTag"
+
 
 @dataclass(frozen=True)
 class BuildFrom:
@@ -67,8 +71,8 @@ class ModelImageStack(Stack):
             image_uri_parameter_name=settings.ssm_image_uri_parameter,
             image_tag_parameter_name=settings.ssm_image_tag_parameter,
         )
-        CfnOutput(self, "ImageOrigin", value=_origin(image_from))
-        CfnOutput(self, "ImageTag", value=self.release.image_tag)
+        CfnOutput(self, IMAGE_ORIGIN_OUTPUT, value=_origin(image_from))
+        CfnOutput(self, IMAGE_TAG_OUTPUT, value=self.release.image_tag)
         CfnOutput(self, "ImageDigest", value=self.release.image_digest)
         CfnOutput(self, "ImageUri", value=self.release.image_uri)
         CfnOutput(self, "ImageUriParameter", value=self.release.image_uri_parameter.parameter_name)

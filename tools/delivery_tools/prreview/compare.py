@@ -11,6 +11,7 @@ from delivery_tools.common.assembly import SynthesizedStack, Template, read_stac
 from delivery_tools.common.cdk import cdk_executable
 from delivery_tools.prreview import engine
 from delivery_tools.prreview.deployed import deployed_templates
+from delivery_tools.prreview.images import image_changes
 from delivery_tools.prreview.review import Review, review
 from delivery_tools.prreview.synth import base_checkout, resolve_revision, synthesize
 
@@ -57,8 +58,10 @@ def review_against_revision(
             head_job = pool.submit(synthesize, project_dir, cli, scratch_dir / "head.out", context, "working tree")
             base = _selected(read_stacks(base_job.result()), environments)
             head = _selected(read_stacks(head_job.result()), environments)
-    diffs = engine.compare(pair_stacks(_templates(base), base, head))
-    return review(f"{base_revision} ({base_commit[:12]})", "working tree", diffs, allow)
+    pairs = pair_stacks(_templates(base), base, head)
+    return review(
+        f"{base_revision} ({base_commit[:12]})", "working tree", engine.compare(pairs), allow, image_changes(pairs)
+    )
 
 
 def review_against_deployed(
@@ -74,5 +77,5 @@ def review_against_deployed(
         )
         head = _selected(read_stacks(out_dir), environments)
     deployed = deployed_templates(stack.ref for stack in head.values())
-    diffs = engine.compare(pair_stacks(deployed, {}, head))
-    return review("deployed stacks", "working tree", diffs, allow)
+    pairs = pair_stacks(deployed, {}, head)
+    return review("deployed stacks", "working tree", engine.compare(pairs), allow, image_changes(pairs))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from itertools import groupby
 
 from delivery_tools.prreview.engine import StackDiff
+from delivery_tools.prreview.images import ImageSide
 from delivery_tools.prreview.review import DangerousChange, Review, resource_id
 
 # Hidden marker a workflow uses to find and update its own comment instead of adding a new one.
@@ -65,6 +66,31 @@ def _dangerous_row(item: DangerousChange) -> str:
     return f"| `{item.resource_id}` | `{change.resource_type}` | {_impact(change.impact)} | {reason} | {status} |"
 
 
+def _image_cell(side: ImageSide | None) -> str:
+    return "—" if side is None else f"{side.origin} (`{side.tag}`)"
+
+
+def _images_section(review: Review) -> list[str]:
+    """Per environment, the image it runs before and after; a changed promotion chain is flagged first."""
+    if not review.images:
+        return []
+    lines = ["### Images", ""]
+    moved = [image for image in review.images if image.origin_changed]
+    if moved:
+        lines += [
+            "> [!WARNING]",
+            f"> **Where {_plural(len(moved), 'environment')} get their image changes** (the promotion chain): "
+            + "; ".join(
+                f"`{i.environment}`: {i.before.origin} → {i.after.origin}" for i in moved if i.before and i.after
+            )
+            + ". Check that every environment still runs bytes an earlier one verified.",
+            "",
+        ]
+    lines += ["| Environment | Before | After |", "| --- | --- | --- |"]
+    lines += [f"| `{i.environment}` | {_image_cell(i.before)} | {_image_cell(i.after)} |" for i in review.images]
+    return [*lines, ""]
+
+
 def _stack_status(stack: StackDiff) -> str:
     if stack.added:
         return "new stack"
@@ -116,6 +142,7 @@ def render_markdown(review: Review) -> str:
         f"{_plural(len(review.stacks), 'stack')} compared with the CDK diff engine, {changed} changed.",
         "",
         *_dangerous_section(review),
+        *_images_section(review),
     ]
     for environment, stacks in groupby(review.stacks, key=lambda stack: stack.ref.environment):
         lines += _environment_section(environment, list(stacks))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from delivery_tools.prreview.engine import ResourceChange, StackDiff
+from delivery_tools.prreview.images import ImageChange
 
 # Impacts after which the existing physical resource is gone (or no longer managed).
 DESTRUCTIVE_IMPACTS = frozenset({"WILL_REPLACE", "MAY_REPLACE", "WILL_DESTROY", "WILL_ORPHAN"})
@@ -39,6 +40,7 @@ class Review:
     stacks: tuple[StackDiff, ...]
     dangerous: tuple[DangerousChange, ...]
     unused_allow_entries: tuple[str, ...]
+    images: tuple[ImageChange, ...] = ()
 
     @property
     def blocked(self) -> tuple[DangerousChange, ...]:
@@ -71,7 +73,13 @@ def read_allow_file(path: Path) -> list[str]:
     return entries
 
 
-def review(base_label: str, head_label: str, stacks: Sequence[StackDiff], allow: Iterable[str]) -> Review:
+def review(
+    base_label: str,
+    head_label: str,
+    stacks: Sequence[StackDiff],
+    allow: Iterable[str],
+    images: Sequence[ImageChange] = (),
+) -> Review:
     """Classify every resource change and match dangerous ones against the allow-list."""
     allowed = set(allow)
     dangerous = tuple(
@@ -87,4 +95,5 @@ def review(base_label: str, head_label: str, stacks: Sequence[StackDiff], allow:
         stacks=tuple(stacks),
         dangerous=dangerous,
         unused_allow_entries=tuple(sorted(allowed - used)),
+        images=tuple(images),
     )

@@ -133,6 +133,21 @@ def test_allow_list_names_unblock_only_those_changes(result: Review) -> None:
     assert "| allowed |" in render_markdown(allowed)
 
 
+def test_each_environment_shows_its_image_and_a_changed_promotion_chain_is_flagged(result: Review) -> None:
+    images = {image.environment: image for image in result.images}
+    assert images["dev"].before and images["dev"].after
+    assert images["dev"].before.origin == images["dev"].after.origin == "built here"
+    assert (images["staging"].before is not None, images["staging"].after) == (True, None), "staging left the app"
+    prod = images["prod"]
+    assert prod.before and prod.after and prod.origin_changed
+    assert (prod.before.origin, prod.after.origin) == ("promoted from staging", "promoted from dev")
+    assert prod.after.tag == images["dev"].after.tag, "prod runs the tag dev builds"
+    report = render_markdown(result)
+    assert "`prod`: promoted from staging → promoted from dev" in report
+    assert report.index("### Images") < report.index("### Environment")
+    assert not images["dev"].origin_changed and "`dev`: built here →" not in report
+
+
 def rename_key_construct(project: Path) -> None:
     """A refactor that renames the key's construct: its logical ID changes, so the deployed key is deleted."""
     module = project / "ml_constructs" / "encrypted_repository.py"

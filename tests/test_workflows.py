@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
+from stacks.synthesis import SynthesizedApp
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 GITHUB_DIR = PROJECT_ROOT / ".github"
 WORKFLOWS = sorted((GITHUB_DIR / "workflows").glob("*.yml"))
@@ -91,6 +93,21 @@ def test_deploy_goes_dev_then_staging_then_prod_each_in_its_github_environment()
         if step.get("uses", "").startswith("aws-actions/configure-aws-credentials@")
     )
     assert credentials["with"]["role-to-assume"].endswith(":role/github-deploy-${{ inputs.environment }}")
+
+
+def test_only_the_first_environment_of_the_chain_builds_an_image(synthesized: SynthesizedApp) -> None:
+    """Each deploy job runs `cdk deploy --app cdk.out 'ENV/*'` on the assembly CI synthesized: a stage whose
+    assembly holds no docker image asset builds nothing, it only copies what the previous environment ran."""
+    (deploy_job,) = load(GITHUB_DIR / "workflows" / "deploy-environment.yml")["jobs"].values()
+    assert any('--app cdk.out "${DEPLOY_ENV}/*"' in step.get("run", "") for step in deploy_job["steps"])
+    builders = []
+    for env in ("dev", "staging", "prod"):
+        assets = [
+            json.loads(path.read_text()) for path in (synthesized.outdir / f"assembly-{env}").glob("*.assets.json")
+        ]
+        if any(manifest.get("dockerImages") for manifest in assets):
+            builders.append(env)
+    assert builders == ["dev"]
 
 
 def test_pre_commit_config_is_valid() -> None:

@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 export CDK_DISABLE_VERSION_CHECK := 1
 
-.PHONY: help setup synth diff deploy test unit lint typecheck serve train \
+.PHONY: help setup synth diff deploy rollback test unit lint typecheck serve train \
         deploy-local diff-local destroy-local local-down pr-review bench
 
 help: ## List the targets
@@ -45,6 +45,10 @@ diff: setup ## cdk diff one environment against its AWS account: make diff ENV=s
 
 deploy: setup ## cdk deploy one environment to its AWS account: make deploy ENV=dev
 	$(CDK) deploy '$(ENV)/*' --require-approval broadening
+
+rollback: setup ## Point ENV back at a release already in its repository, building nothing: make rollback ENV=prod TO=<tag>
+	$(if $(TO),,$(error TO is required: the release tag to go back to, e.g. make rollback ENV=prod TO=1.0.0-0123456789ab))
+	$(CDK) deploy '$(ENV)/*' -c rollback=$(ENV)=$(TO) --require-approval broadening
 
 unit: setup ## Fast tests, no docker: CDK assertions, snapshots, policy checks, model server, tools
 	$(PY) -m pytest -m "not e2e and not image" -q

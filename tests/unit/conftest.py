@@ -2,7 +2,7 @@ import pytest
 
 from tests.unit.cdk_app import SynthesizedApp, synthesize
 
-ENVIRONMENTS = ("dev", "staging", "prod", "local")
+ENVIRONMENTS = ("dev", "staging", "prod", "local", "local-staging", "local-prod")
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 from collections.abc import Callable
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from delivery_tools.common.project import set_model_version
 from delivery_tools.localcloud.deploy.expectations import image_asset
@@ -96,13 +96,13 @@ def delete_pushed_asset(checkout: Any, line: str) -> bool:
     if "success: Published" not in line:
         return False
     repository, tag = image_asset(checkout_cdk_out(checkout.project), checkout.settings.home.name)
-    client = checkout.registry
-    digest = client.manifest_digest(repository, tag)
-    assert digest is not None
-    deleted = requests.delete(
-        f"{client.base_url}/{repository}/manifests/{digest}", verify=str(machine_state().pki / "ca.crt"), timeout=10
-    )
-    assert deleted.status_code == 202
+    if tag not in line:
+        return False  # another asset (the copy Lambda's code) was published
+    tag_directory = machine_state().registry_storage / "docker/registry/v2/repositories" / repository
+    tag_directory = tag_directory / "_manifests" / "tags" / tag
+    assert tag_directory.is_dir(), f"{repository}:{tag} was not pushed"
+    shutil.rmtree(tag_directory)
+    assert checkout.registry.manifest_digest(repository, tag) is None
     return True
 
 
@@ -150,8 +150,8 @@ def test_a_configuration_error_leaves_the_running_cloud_alone(deployed: tuple[An
     assert line.startswith("local-cloud deploy: error: configuration error: ") and "mars-north-1" in line
     assert line.endswith("(fix cdk.json, then run the command again)")
     assert is_up(machine_state())
-    assert_nothing_lost(checkout, before)
     cdk_json.write_text(good)
+    assert_nothing_lost(checkout, before)
     assert checkout.deploy()["copied"] is False
 
 

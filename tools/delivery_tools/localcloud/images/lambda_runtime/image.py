@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from delivery_tools.common.commands import run
@@ -14,6 +15,11 @@ LAMBDA_IMAGE = "local/lambda-runtime:provided.al2023"
 CONTENT_LABEL = "local-cloud.content-sha256"
 CONTEXT_DIRECTORY = Path(__file__).resolve().parent
 _CONTEXT_FILES = ("Dockerfile", "runtime_api.py")
+
+
+def host_entries(addresses: Mapping[str, str]) -> tuple[str, ...]:
+    """`ADDRESS=HOST` for each registry host, as the runtime adds them to the container's /etc/hosts."""
+    return tuple(f"{address}={host}" for host, address in sorted(addresses.items()))
 
 
 def lambda_image_content(base_image: str, ca_certificate: Path, hosts: tuple[str, ...]) -> str:
@@ -33,11 +39,11 @@ def _image_label(reference: str, label: str) -> str | None:
     return inspected.stdout.strip()
 
 
-def ensure_lambda_image(base_image: str, ca_certificate: Path, hosts: tuple[str, ...]) -> bool:
-    """Build the Lambda runtime image unless it is up to date; True if built now.
-
-    The name stays the same (moto is started with it); the content label tells whether it is current.
+def ensure_lambda_image(base_image: str, ca_certificate: Path, addresses: Mapping[str, str]) -> bool:
+    """Build the Lambda runtime image, knowing every registry host at its address, unless it is up to date;
+    True if built now. The name stays the same (moto is started with it); a content label tells if current.
     """
+    hosts = host_entries(addresses)
     content = lambda_image_content(base_image, ca_certificate, hosts)
     if _image_label(LAMBDA_IMAGE, CONTENT_LABEL) == content:
         return False

@@ -96,6 +96,7 @@ def bring_up(state: LocalCloudState, settings: LocalSettings, project_root: Path
     steps.note(f"AWS endpoint {endpoint_url} (loopback only), fake credentials; state in {state.directory}")
     state.prepare()
     with lock.exclusive(state.lock_file, "start-up", steps.note):
+        registry.require_compatible(state)
         with steps.step("Docker engine"):
             _note_started(state, docker_engine.SERVICE, docker_engine.ensure_engine(state), steps)
         # Hosts the running proxy serves keep their addresses; this checkout's new hosts get free ones.

@@ -61,18 +61,26 @@ def answers(socket: Path) -> bool:
         return False
 
 
+def require_compatible(state: LocalCloudState) -> None:
+    """Refuse (before anything on the machine changes) a running registry this version would not start."""
+    config_file = state.directory / "registry.yml"
+    if supervisor.tracked_pid(state, SERVICE) is None:
+        return
+    if config_file.is_file() and config_file.read_text() == json.dumps(config(state), indent=2):
+        return
+    raise ToolError(
+        f"the running local cloud's registry ({config_file}) was started by another version of the tools: "
+        f"let its owner (see {state.records}) run `local-cloud down`, then run the command again"
+    )
+
+
 def ensure_registry(state: LocalCloudState) -> str:
     """Reuse our running registry or start it; refuse one of another configuration, or a socket not ours."""
+    require_compatible(state)
+    if supervisor.tracked_pid(state, SERVICE) is not None:
+        return "reused"
     config_file = state.directory / "registry.yml"
     wanted = json.dumps(config(state), indent=2)
-    if supervisor.tracked_pid(state, SERVICE) is not None:
-        if config_file.is_file() and config_file.read_text() == wanted:
-            return "reused"
-        raise ToolError(
-            f"the running registry ({config_file}) was started by another version of the local cloud: "
-            "run `local-cloud down` as its owner (see the records in "
-            f"{state.records}), then run the command again"
-        )
     socket = socket_path(state)
     if answers(socket):
         raise ToolError(f"a registry this local cloud did not start answers on {socket}: stop it and run again")

@@ -83,12 +83,3 @@ def test_a_repository_that_should_be_gone_but_is_not_fails_the_destroy(
             _after_destroy(state, _cloud(endpoint_url), environment, delete_retained=False)
     finally:
         ecr.delete_repository(repositoryName=environment.repository_name, force=True)
-
-
-def test_a_fresh_aws_api_drops_every_tag_but_keeps_the_blobs(state: LocalCloudState) -> None:
-    _store(state, "123456789012", "model-serving")
-    blobs = state.registry_storage / "docker/registry/v2/blobs"
-    blobs.mkdir(parents=True)
-    assert registry.forget_all_repositories(state) is True
-    assert registry.stored_repositories(state.registry_storage, "123456789012") == [] and blobs.is_dir()
-    assert registry.forget_all_repositories(state) is False

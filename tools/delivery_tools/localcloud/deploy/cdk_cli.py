@@ -16,11 +16,20 @@ from delivery_tools.localcloud.services.state import checkout_cdk_out
 class CdkCli:
     """Runs the checkout's pinned `cdk` with the local endpoint, fake credentials and base image."""
 
-    def __init__(self, project_root: Path, endpoint_url: str, region: str, base_image: str | None) -> None:
+    def __init__(
+        self,
+        project_root: Path,
+        endpoint_url: str,
+        region: str,
+        base_image: str | None,
+        credentials: Mapping[str, str] | None = None,
+    ) -> None:
+        """`credentials` (e.g. from `accounts.credentials_in`) replace the fake ones, to act in one account."""
         self._root = project_root
         self._base_image = base_image
         self.cdk_out = checkout_cdk_out(project_root)
         self._environment = fake_aws_environment(endpoint_url, region, cdk_cli_environment(project_root))
+        self._environment.update(credentials or {})
         self._environment["CI"] = os.environ.get("CI", "true")  # no interactive progress bars in logs
 
     def command(self, arguments: Sequence[str]) -> list[str]:

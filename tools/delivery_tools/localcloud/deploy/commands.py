@@ -29,6 +29,14 @@ from delivery_tools.localcloud.steps import StepRunner
 TOOLKIT_STACK = "CDKToolkit"
 
 
+def _cdk(project_root: Path, settings: LocalSettings, cloud: RunningCloud) -> CdkCli:
+    """The CDK CLI acting in the home account (the first local environment's), as a user's own credentials
+    would; it reaches the other accounts through their bootstrap roles."""
+    home = settings.home
+    credentials = credentials_in(cloud.endpoint_url, home.region, home.account)
+    return CdkCli(project_root, cloud.endpoint_url, home.region, cloud.base_image_override, credentials)
+
+
 def _bootstrapped(endpoint_url: str, region: str, account: str) -> bool:
     cloudformation = account_client("cloudformation", endpoint_url, region, account)
     try:
@@ -82,7 +90,7 @@ def deploy(
     started = time.monotonic()
     targets = settings.only(only)
     cloud = bring_up(state, settings, project_root, steps)
-    cdk = CdkCli(project_root, cloud.endpoint_url, settings.home.region, cloud.base_image_override)
+    cdk = _cdk(project_root, settings, cloud)
     with steps.step("cdk bootstrap, each account acting in itself"):
         _bootstrap(cloud, cdk, targets, steps)
     since_ms = int(time.time() * 1000)
@@ -139,7 +147,7 @@ def diff(state: LocalCloudState, project_root: Path, steps: StepRunner, only: st
     patterns = settings.only(only).stack_patterns
     with steps.step(f"cdk diff {' '.join(patterns)}"):
         # Template diff: moto's change sets cannot tell replacements, and waiting for them takes minutes.
-        cdk = CdkCli(project_root, cloud.endpoint_url, settings.home.region, cloud.base_image_override)
+        cdk = _cdk(project_root, settings, cloud)
         cdk.run(["diff", *patterns, "--method", "template"])
 
 
@@ -183,7 +191,7 @@ def destroy(
     policy says, and drop the registry data of repositories that are gone."""
     settings, cloud = _running_cloud(state, project_root, "destroy", steps)
     targets = settings.only(only)
-    cdk = CdkCli(project_root, cloud.endpoint_url, settings.home.region, cloud.base_image_override)
+    cdk = _cdk(project_root, settings, cloud)
     with steps.step(f"cdk destroy {' '.join(targets.stack_patterns)}"):
         cdk.run(["destroy", *targets.stack_patterns, "--force"])
     for environment in targets.environments:

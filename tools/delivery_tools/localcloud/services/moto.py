@@ -31,7 +31,11 @@ def moto_ready(region: str) -> bool:
 
 
 def ensure_moto(state: LocalCloudState, settings: LocalSettings, lambda_image: str) -> str:
-    """Reuse our running moto or start it, answering for the home account, with Lambda run in `lambda_image`."""
+    """Reuse our running moto or start it, with Lambda run in `lambda_image`.
+
+    No MOTO_ACCOUNT_ID: it would override every request's account (moto ranks it above the account header
+    and above assumed-role credentials), so all local accounts would share one state.
+    """
     region = settings.home.region
     if supervisor.tracked_pid(state, SERVICE) is not None and moto_ready(region):
         return "reused"
@@ -44,7 +48,6 @@ def ensure_moto(state: LocalCloudState, settings: LocalSettings, lambda_image: s
     environment.update(
         {
             "MOTO_PORT": str(PORT),
-            "MOTO_ACCOUNT_ID": settings.home.account,
             "MOTO_DOCKER_LAMBDA_IMAGE": lambda_image,
             "MOTO_DOCKER_NETWORK_MODE": "host",
         }

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 from collections.abc import Callable
@@ -19,7 +18,8 @@ from typing import Any
 import pytest
 
 from delivery_tools.common.project import set_model_version
-from delivery_tools.localcloud.deploy.expectations import image_asset
+from delivery_tools.localcloud.accounts import account_client
+from delivery_tools.localcloud.deploy.verify import stage_stacks
 from delivery_tools.localcloud.services import ecr_hosts, moto, registry, supervisor
 from delivery_tools.localcloud.services.cloud import is_up
 from delivery_tools.localcloud.services.state import checkout_cdk_out, machine_state
@@ -92,35 +92,33 @@ def test_registry_stopped_during_the_asset_push(deployed: tuple[Any, dict[str, A
     assert_nothing_lost(checkout, before)
 
 
-def delete_pushed_asset(checkout: Any, line: str) -> bool:
-    """The fault: the image the copy reads disappears between the push and the copy."""
-    if "success: Published" not in line:
-        return False
-    repository, tag = image_asset(checkout_cdk_out(checkout.project), checkout.settings.home.name)
-    if tag not in line:
-        return False  # another asset (the copy Lambda's code) was published
-    tag_directory = machine_state().registry_storage / "docker/registry/v2/repositories" / repository
-    tag_directory = tag_directory / "_manifests" / "tags" / tag
-    assert tag_directory.is_dir(), f"{repository}:{tag} was not pushed"
-    shutil.rmtree(tag_directory)
-    assert checkout.registry.manifest_digest(repository, tag) is None
-    return True
+def stage_statuses(checkout: Any) -> set[str]:
+    """The CloudFormation status of every stack of the checkout's home stage."""
+    home = checkout.settings.home
+    cloudformation = account_client("cloudformation", moto.ENDPOINT_URL, home.region, home.account)
+    return {
+        cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+        for name in stage_stacks(checkout_cdk_out(checkout.project), home.name)
+    }
 
 
-def test_a_failed_copy_rolls_the_stack_back_and_the_next_deploy_copies_again(
+def test_a_copy_that_fails_rolls_the_stack_back_and_the_next_deploy_copies_again(
     deployed: tuple[Any, dict[str, Any]],
 ) -> None:
     checkout, before = deployed
     set_model_version(checkout.project, f"{checkout.settings.model_version}.copy-fault")  # a new tag to copy
-    status, lines = checkout.watch("deploy", lambda line, _: delete_pushed_asset(checkout, line))
+    # The image is pushed; the registry goes before the copy Lambda reads it, so the copy fails.
+    stop = stop_registry_at("")
+    status, lines = checkout.watch(
+        "deploy", lambda line, process: "success: Published" in line and "Template" not in line and stop(line, process)
+    )
     output = "\n".join(lines)
     assert status == 1, output
-    assert "ROLLBACK_COMPLETE" in output or "UPDATE_ROLLBACK_COMPLETE" in output
-    log = output.split("the copy Lambda's log of this deploy:", 1)[1]
-    assert "manifest unknown" in log.lower() or "not found" in log.lower(), log
-    assert last_line(lines) == "fix the cause and run `local-cloud deploy` again"
+    assert "UPDATE_ROLLBACK_COMPLETE" in stage_statuses(checkout), "the failed copy must roll the stack back"
+    assert last_line(lines).startswith("local-cloud deploy: error: the local registry (")
     after = checkout.deploy()
     assert after["copied"] is True and after["tag"] != before["tag"]
+    assert "UPDATE_ROLLBACK_COMPLETE" not in stage_statuses(checkout)
     assert checkout.registry.manifest_digest(after["repository"], after["tag"]) == after["image_digest"]
     assert_nothing_lost(checkout, before)
 

@@ -7,7 +7,7 @@ import pytest
 from stacks.synthesis import SynthesizedApp, synthesize
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-ENVIRONMENTS = ("dev", "staging", "prod", "local")
+ENVIRONMENTS = ("dev", "staging", "prod", "local", "local-staging", "local-prod")
 
 
 @pytest.fixture(scope="session")

@@ -38,12 +38,26 @@ def with_change(env: str, path: str, value: Any) -> dict[str, Any]:
 
 def test_the_shipped_configuration_is_valid() -> None:
     settings = load_settings(environments(), model_version="1.0.0")
-    assert [env.name for env in settings.environments] == ["dev", "staging", "prod", "local"]
+    assert [env.name for env in settings.environments] == [
+        "dev",
+        "staging",
+        "prod",
+        "local",
+        "local-staging",
+        "local-prod",
+    ]
     local = settings.environment("local")
     assert (local.account, local.region, local.destroy_on_removal) == ("123456789012", "us-east-1", True)
-    assert settings.local_environments == (local,)
+    assert [env.name for env in settings.local_environments] == ["local", "local-staging", "local-prod"]
+    assert len({env.account for env in settings.local_environments}) == 3, "each local environment has its account"
     assert local.registry_host == "123456789012.dkr.ecr.us-east-1.amazonaws.com"
     assert not settings.environment("prod").is_local
+    local_prod = settings.environment("local-prod")
+    assert (local_prod.production, local_prod.destroy_on_removal, local_prod.termination_protection) == (
+        True,
+        False,
+        True,
+    ), "local-prod mirrors prod's protections"
 
 
 @pytest.mark.parametrize(

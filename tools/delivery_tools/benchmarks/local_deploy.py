@@ -1,8 +1,9 @@
 """Local-cloud deploys on a warm machine, against `cdk synth` of the same stages in the same run.
 
 Measured in a copy of the project (the model version is changed there, never in the tracked tree):
-a full deploy of every local environment after `destroy`, a no-op redeploy, a deploy of a new model
-version, and the floor every deploy pays (the CDK CLI synthesizing the same stages). The local cloud is
+a full deploy of every local environment (each in its own account) after `destroy --delete-retained`, a
+no-op redeploy, a deploy of a new model version, and the floor every deploy pays (the CDK CLI
+synthesizing the same stages). The local cloud is
 left as it was found: what the benchmark started is taken down, what ran before keeps running.
 
     delivery-bench local-deploy [--runs N]
@@ -66,14 +67,19 @@ def synth_baseline(project: Path) -> float:
 
 
 def measure(project: Path, owner: str, run: int) -> dict[str, Any]:
-    """One round: full deploy after destroy, no-op redeploy, deploy of a new model version, synth baseline."""
-    local_cloud(project, owner, "destroy")
+    """One round: full deploy after destroy, no-op redeploy, deploy of a new model version, synth baseline.
+
+    A retained repository is deleted too: it would hold the tag, and ECR refuses to copy it again.
+    """
+    local_cloud(project, owner, "destroy", "--delete-retained")
     full_seconds, full = deploy(project, owner)
     noop_seconds, noop = deploy(project, owner)
     set_model_version(project, f"0.0.{run}-bench")
     change_seconds, changed = deploy(project, owner)
-    if not (full["copied"] and not noop["copied"] and changed["copied"]):
-        raise SystemExit(f"unexpected copy behaviour: {full['copied']=} {noop['copied']=} {changed['copied']=}")
+    every = sorted(full["environments"])
+    if not (full["copied_in"] == every and noop["copied_in"] == [] and changed["copied_in"] == every):
+        copies = {"full": full["copied_in"], "no-op": noop["copied_in"], "new version": changed["copied_in"]}
+        raise SystemExit(f"unexpected copy behaviour (environments whose copy ran): {copies}")
     return {
         "full deploy + verify": full_seconds,
         "no-op redeploy": noop_seconds,
@@ -96,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             warm_up_seconds, _ = deploy(project, owner)  # starts what is not running, fills docker's build cache
             rounds = [measure(project, owner, run) for run in range(args.runs)]
         finally:
-            local_cloud(project, owner, "destroy")
+            local_cloud(project, owner, "destroy", "--delete-retained")
             local_cloud(project, owner, "down")  # undoes only what this benchmark's owner started
     names = [*GOALS, "deploy of a new model version", "cdk synth (baseline)"]
     medians = {name: statistics.median(float(r[name]) for r in rounds) for name in names}

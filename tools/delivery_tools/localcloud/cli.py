@@ -62,26 +62,28 @@ def print_summary(summary: dict[str, Any]) -> None:
     print(json.dumps(summary, separators=(",", ":")))
 
 
-def _deploy(steps: StepRunner, _: argparse.Namespace) -> None:
+def _deploy(steps: StepRunner, args: argparse.Namespace) -> None:
     project_root = _project()
     settings = load_local_settings(project_root)  # before anything on the machine changes
-    _install_deps(steps, _)
-    print_summary(commands.deploy(machine_state(), project_root, settings, steps))
+    settings.only(args.environment)  # an unknown name is refused before anything changes too
+    _install_deps(steps, args)
+    print_summary(commands.deploy(machine_state(), project_root, settings, steps, args.environment))
 
 
 def _up(steps: StepRunner, _: argparse.Namespace) -> None:
     project_root = _project()
     settings = load_local_settings(project_root)
     cloud = bring_up(machine_state(), settings, project_root, steps)
-    print(f"local cloud up: AWS API {cloud.endpoint_url}, registry {cloud.registry.base_url}")
+    registries = ", ".join(f"https://{host} ({address})" for host, address in cloud.addresses.items())
+    print(f"local cloud up: AWS API {cloud.endpoint_url}, registries {registries}")
 
 
-def _diff(steps: StepRunner, _: argparse.Namespace) -> None:
-    commands.diff(machine_state(), _project(), steps)
+def _diff(steps: StepRunner, args: argparse.Namespace) -> None:
+    commands.diff(machine_state(), _project(), steps, args.environment)
 
 
-def _destroy(steps: StepRunner, _: argparse.Namespace) -> None:
-    commands.destroy(machine_state(), _project(), steps)
+def _destroy(steps: StepRunner, args: argparse.Namespace) -> None:
+    commands.destroy(machine_state(), _project(), steps, args.environment, delete_retained=args.delete_retained)
 
 
 def _down(steps: StepRunner, args: argparse.Namespace) -> None:
@@ -91,14 +93,15 @@ def _down(steps: StepRunner, args: argparse.Namespace) -> None:
 Action = Callable[[StepRunner, argparse.Namespace], None]
 # Commands whose stdout is a result (an image name) show their progress on stderr.
 PRINTS_A_RESULT = frozenset({"base-image"})
+ENVIRONMENT_COMMANDS = frozenset({"deploy", "diff", "destroy"})
 COMMANDS: dict[str, tuple[str, Action]] = {
     "install-deps": ("install the Debian packages and moto the local cloud needs (what is missing)", _install_deps),
     "engine": ("start dockerd if no engine answers, for the whole machine (`down` keeps it)", _engine),
     "base-image": (f"make or reuse {LOCAL_PYTHON_BASE_IMAGE} from Debian packages and print its name", _base_image),
     "up": ("start this machine's local cloud, or reuse it when it runs (no deploy)", _up),
-    "deploy": ("full cdk deploy of the local stages into this machine's local cloud, verified", _deploy),
-    "diff": ("cdk diff of the local stages against the running local cloud", _diff),
-    "destroy": ("cdk destroy of the local stages; their repositories are gone afterwards", _destroy),
+    "deploy": ("full cdk deploy of the local stages (or of ENV) into this machine's local cloud, verified", _deploy),
+    "diff": ("cdk diff of the local stages (or of ENV) against the running local cloud", _diff),
+    "destroy": ("cdk destroy of the local stages (or of ENV); RETAIN repositories stay, as on AWS", _destroy),
     "down": ("undo what this owner started and changed on the machine (registry data kept)", _down),
 }
 
@@ -110,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
         subparser = subcommands.add_parser(name, help=help_text, description=help_text)
         if name == "down":
             subparser.add_argument("--delete-data", action="store_true", help="also delete the registry's images")
+        if name in ENVIRONMENT_COMMANDS:
+            subparser.add_argument(
+                "environment", nargs="?", metavar="ENV", help="one local environment of cdk.json (default: all)"
+            )
+        if name == "destroy":
+            subparser.add_argument(
+                "--delete-retained", action="store_true", help="also delete the repositories kept by RETAIN"
+            )
     return parser
 
 

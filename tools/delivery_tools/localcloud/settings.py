@@ -37,6 +37,16 @@ class LocalSettings:
         """What the CDK CLI is asked to deploy: every stack of every local stage."""
         return tuple(f"{environment.name}/*" for environment in self.environments)
 
+    def only(self, name: str | None) -> LocalSettings:
+        """These settings narrowed to the local environment `name` (all of them for None)."""
+        if name is None:
+            return self
+        chosen = tuple(environment for environment in self.environments if environment.name == name)
+        if not chosen:
+            names = ", ".join(environment.name for environment in self.environments)
+            raise ToolError(f"{name!r} is no local environment of cdk.json: choose one of {names}")
+        return LocalSettings(chosen, self.model_version)
+
 
 def load_local_settings(project_root: Path) -> LocalSettings:
     """The validated local environments; a configuration problem is one line naming it and the fix."""

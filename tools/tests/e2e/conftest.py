@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from config import EnvironmentSettings
 from delivery_tools.common.http import port_open
 from delivery_tools.common.project import copy_project
 from delivery_tools.localcloud.deploy.verify import copy_function_log_group, log_streams, stage_stacks
@@ -27,6 +28,7 @@ from delivery_tools.localcloud.host_changes import records
 from delivery_tools.localcloud.host_changes.records import OWNER_VARIABLE
 from delivery_tools.localcloud.services import moto, registry
 from delivery_tools.localcloud.services.cloud import PROCESS, is_up
+from delivery_tools.localcloud.services.ecr_hosts import PORT, registry_addresses
 from delivery_tools.localcloud.services.registry import RegistryClient
 from delivery_tools.localcloud.services.state import checkout_cdk_out, machine_state
 from delivery_tools.localcloud.settings import LocalSettings, load_local_settings
@@ -97,13 +99,22 @@ class Checkout:
 
     @property
     def registry(self) -> RegistryClient:
-        return RegistryClient(self.settings.home.registry_host, machine_state().pki / "ca.crt")
+        return self.registry_of(self.settings.home)
 
     def copy_invocations(self) -> int:
         home = self.settings.home
         stacks = stage_stacks(checkout_cdk_out(self.project), home.name)
-        group = copy_function_log_group(moto.ENDPOINT_URL, home.region, stacks)
-        return len(log_streams(moto.ENDPOINT_URL, home.region, group))
+        group = copy_function_log_group(moto.ENDPOINT_URL, home.region, home.account, stacks)
+        return len(log_streams(moto.ENDPOINT_URL, home.region, home.account, group))
+
+    def nothing_listens(self) -> bool:
+        """True when neither moto nor the ECR proxy listens (on any address this checkout's hosts would get)."""
+        addresses = [(address, PORT) for address in registry_addresses(self.settings.registry_hosts).values()]
+        return not any(port_open(address) for address in [("127.0.0.1", moto.PORT), *addresses])
+
+    def registry_of(self, environment: EnvironmentSettings) -> RegistryClient:
+        """The registry host of `environment`'s account, through the ECR proxy."""
+        return RegistryClient(environment.registry_host, machine_state().pki / "ca.crt")
 
 
 @dataclass
@@ -132,9 +143,9 @@ def machine(project_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         yield shared
     finally:
         if is_up(state):
-            cleanup.run("destroy")
+            cleanup.run("destroy", "--delete-retained")
         cleanup.ok("down")
         if shared.was_up:
             assert is_up(state), "a local cloud that was running before the tests must still run"
         else:
-            assert not port_open(("127.0.0.1", moto.PORT)) and not port_open(registry.ADDRESS)
+            assert cleanup.nothing_listens()

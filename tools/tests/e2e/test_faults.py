@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from delivery_tools.common.project import set_model_version
-from delivery_tools.localcloud import aws
+from delivery_tools.localcloud.accounts import account_client
 from delivery_tools.localcloud.deploy.verify import stage_stacks
-from delivery_tools.localcloud.services import moto, registry, supervisor
+from delivery_tools.localcloud.services import ecr_hosts, moto, registry, supervisor
 from delivery_tools.localcloud.services.cloud import is_up
 from delivery_tools.localcloud.services.state import checkout_cdk_out, machine_state
 
@@ -72,7 +72,7 @@ def test_two_cold_starts_at_once_take_turns(machine: Any, tmp_path: Path) -> Non
     assert len(waited) == 1, "the second start must wait for the first and say so"
     assert "reused" in waited[0].stdout
     state = machine_state()
-    for name, port in ((moto.SERVICE, moto.PORT), (registry.SERVICE, registry.ADDRESS[1])):
+    for name, port in ((moto.SERVICE, moto.PORT), (ecr_hosts.SERVICE, ecr_hosts.PORT)):
         assert supervisor.listener_pids(port) == {supervisor.tracked_pid(state, name)}, f"{name}'s pid file is wrong"
 
 
@@ -81,8 +81,9 @@ def test_registry_stopped_during_the_asset_push(deployed: tuple[Any, dict[str, A
     set_model_version(checkout.project, f"{checkout.settings.model_version}.push-fault")  # a new image to push
     status, lines = checkout.watch("deploy", stop_registry_at("==> cdk deploy"))
     assert status == 1
+    every_host = ", ".join(f"https://{host}/v2" for host in checkout.settings.registry_hosts)
     assert last_line(lines) == (
-        f"local-cloud deploy: error: the local registry (https://{checkout.settings.home.registry_host}/v2) stopped "
+        f"local-cloud deploy: error: the local registry ({every_host}) stopped "
         "during the deploy, so the image could not be pushed or copied: run `local-cloud deploy` again "
         "(it restarts the registry)"
     )
@@ -94,7 +95,7 @@ def test_registry_stopped_during_the_asset_push(deployed: tuple[Any, dict[str, A
 def stage_statuses(checkout: Any) -> set[str]:
     """The CloudFormation status of every stack of the checkout's home stage."""
     home = checkout.settings.home
-    cloudformation = aws.client("cloudformation", moto.ENDPOINT_URL, home.region)
+    cloudformation = account_client("cloudformation", moto.ENDPOINT_URL, home.region, home.account)
     return {
         cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
         for name in stage_stacks(checkout_cdk_out(checkout.project), home.name)

@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 
-from delivery_tools.common.http import port_open
 from delivery_tools.common.project import set_model_version
 from delivery_tools.common.smoke import smoke_test
-from delivery_tools.localcloud import aws
+from delivery_tools.localcloud.accounts import account_client
 from delivery_tools.localcloud.host_changes import docker_trust, hosts, records
-from delivery_tools.localcloud.services import moto, registry
+from delivery_tools.localcloud.services import moto
 from delivery_tools.localcloud.services.state import machine_state
 
 pytestmark = pytest.mark.e2e
@@ -31,8 +30,10 @@ def test_deploy_redeploy_change_diff_destroy(machine: Any, tmp_path: Path) -> No
     tag = str(first["tag"])
     assert tag.startswith(f"{version}-") and first["copied"] is True
     assert first["image_uri"] == f"{home.registry_host}/{first['repository']}:{tag}"
-    assert set(first["environments"]) == {env.name for env in cloud.settings.environments}
-    assert cloud.registry.manifest_digest(str(first["repository"]), tag) == first["image_digest"]
+    assert list(first["environments"]) == [env.name for env in cloud.settings.environments]
+    for env in cloud.settings.environments:  # each in its own account, behind its own registry host
+        assert first["environments"][env.name] == f"{env.registry_host}/{env.repository_name}:{tag}"
+        assert cloud.registry_of(env).manifest_digest(env.repository_name, tag) == first["image_digest"]
     pulled = smoke_test(f"{home.registry_host}/{first['repository']}@{first['image_digest']}")
     assert pulled.label == "setosa"
 
@@ -53,9 +54,18 @@ def test_deploy_redeploy_change_diff_destroy(machine: Any, tmp_path: Path) -> No
     assert (settled.stderr + settled.stdout).count("There were no differences") == 2 * len(cloud.settings.environments)
 
     cloud.ok("destroy")
-    assert cloud.registry.tags(str(first["repository"])) == []
-    ecr = aws.client("ecr", moto.ENDPOINT_URL, home.region)
-    assert str(first["repository"]) not in {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}
+    for env in cloud.settings.environments:
+        ecr = account_client("ecr", moto.ENDPOINT_URL, env.region, env.account)
+        names = {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}
+        if env.destroy_on_removal:
+            assert env.repository_name not in names and cloud.registry_of(env).tags(env.repository_name) == []
+        else:  # RETAIN: the repository and its images outlive the stack, as on AWS
+            assert env.repository_name in names
+            assert set(cloud.registry_of(env).tags(env.repository_name)) == {tag, changed["tag"]}
+    cloud.ok("destroy", "--delete-retained")
+    for env in cloud.settings.environments:
+        ecr = account_client("ecr", moto.ENDPOINT_URL, env.region, env.account)
+        assert env.repository_name not in {r["repositoryName"] for r in ecr.describe_repositories()["repositories"]}
 
 
 def test_a_second_checkout_deploys_into_the_same_cloud_and_down_undoes_only_its_owner(
@@ -67,7 +77,7 @@ def test_a_second_checkout_deploys_into_the_same_cloud_and_down_undoes_only_its_
     summary = json.loads(reused.stdout.strip().splitlines()[-1])
     assert summary["image_digest"] == first_summary["image_digest"] and summary["copied"] is False
     assert reused.stdout.count("    reused") >= 2, "the second checkout must reuse the running services"
-    second.ok("destroy")
+    second.ok("destroy", "--delete-retained")
 
     state = machine_state()
     mine = records.owned(state.records, machine.owner)
@@ -76,8 +86,8 @@ def test_a_second_checkout_deploys_into_the_same_cloud_and_down_undoes_only_its_
     assert {item.kind for item in mine} >= {"process", "hosts-line", "docker-trust"}
     second.ok("down")
     assert records.owned(state.records, machine.owner) == []
-    assert not port_open(("127.0.0.1", moto.PORT)) and not port_open(registry.ADDRESS), "nothing may listen"
+    assert first.nothing_listens(), "nothing may listen"
     for host in first.settings.registry_hosts:
-        assert not hosts.has_host(host), f"the hosts line of {host} is left"
+        assert hosts.address_of(host) is None, f"the hosts line of {host} is left"
         assert not (docker_trust.CERTS_DIRECTORY / host).exists(), f"docker still trusts the CA for {host}"
     assert state.registry_storage.is_dir(), "down keeps the registry's data unless asked to delete it"

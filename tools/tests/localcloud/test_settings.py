@@ -33,3 +33,13 @@ def test_a_project_without_a_local_environment_is_told_how_to_add_one(project_ro
     (tmp_path / "model_image" / "model" / "metadata.json").write_text('{"version": "1.0.0"}')
     with pytest.raises(ToolError, match=r"no environment in cdk\.json has \"target\": \"local\""):
         load_local_settings(tmp_path)
+
+
+def test_one_local_environment_is_chosen_by_name_and_an_unknown_name_is_one_line(project_root: Path) -> None:
+    settings = load_local_settings(project_root)
+    last = settings.environments[-1]
+    assert settings.only(last.name).environments == (last,)
+    assert settings.only(None) == settings
+    names = ", ".join(env.name for env in settings.environments)
+    with pytest.raises(ToolError, match=f"'nowhere' is no local environment of cdk.json: choose one of {names}$"):
+        settings.only("nowhere")

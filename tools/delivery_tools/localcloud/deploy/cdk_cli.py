@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from delivery_tools.common.cdk import cdk_cli_environment, cdk_executable
@@ -16,11 +16,20 @@ from delivery_tools.localcloud.services.state import checkout_cdk_out
 class CdkCli:
     """Runs the checkout's pinned `cdk` with the local endpoint, fake credentials and base image."""
 
-    def __init__(self, project_root: Path, endpoint_url: str, region: str, base_image: str | None) -> None:
+    def __init__(
+        self,
+        project_root: Path,
+        endpoint_url: str,
+        region: str,
+        base_image: str | None,
+        credentials: Mapping[str, str] | None = None,
+    ) -> None:
+        """`credentials` (e.g. from `accounts.credentials_in`) replace the fake ones, to act in one account."""
         self._root = project_root
         self._base_image = base_image
         self.cdk_out = checkout_cdk_out(project_root)
         self._environment = fake_aws_environment(endpoint_url, region, cdk_cli_environment(project_root))
+        self._environment.update(credentials or {})
         self._environment["CI"] = os.environ.get("CI", "true")  # no interactive progress bars in logs
 
     def command(self, arguments: Sequence[str]) -> list[str]:
@@ -28,9 +37,13 @@ class CdkCli:
         context = ["--context", f"base_image={self._base_image}"] if self._base_image else []
         return [str(cdk_executable(self._root)), *arguments, "--output", str(self.cdk_out), *context]
 
-    def run(self, arguments: Sequence[str]) -> None:
-        """Run the CLI with its output on our stderr (stdout stays for the summary); raise if it fails."""
+    def run(self, arguments: Sequence[str], credentials: Mapping[str, str] | None = None) -> None:
+        """Run the CLI with its output on our stderr (stdout stays for the summary); raise if it fails.
+
+        `credentials` (e.g. from `accounts.credentials_in`) replace the fake home-account ones for this call.
+        """
         command = self.command(arguments)
-        status = subprocess.run(command, cwd=self._root, env=self._environment, stdout=2, check=False).returncode
+        environment = {**self._environment, **(credentials or {})}
+        status = subprocess.run(command, cwd=self._root, env=environment, stdout=2, check=False).returncode
         if status != 0:
             raise ToolError(f"`cdk {' '.join(arguments)}` failed with exit status {status} (its output is above)")

@@ -1,4 +1,11 @@
-"""`local-cloud deploy|diff|destroy`: the real CDK CLI against the machine's local cloud, verified afterwards."""
+"""`local-cloud deploy|diff|destroy [ENV]`: the real CDK CLI against the machine's local cloud, verified afterwards.
+
+Every local environment lives in its own account (cdk.json). Each account gets its own CDK bootstrap,
+made with credentials that act in it (sts:AssumeRole); the deploy itself runs with the home account's
+credentials and reaches the others through their bootstrap roles, as the CDK CLI does on AWS. The tools
+then read each account back with a client acting in that account, and each image through its own
+registry host.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from config import EnvironmentSettings
 from delivery_tools.common.errors import ToolError
 from delivery_tools.common.smoke import IRIS_SETOSA, smoke_test
-from delivery_tools.localcloud import aws
+from delivery_tools.localcloud.accounts import account_client, credentials_in
 from delivery_tools.localcloud.deploy.cdk_cli import CdkCli
 from delivery_tools.localcloud.deploy.expectations import expected
 from delivery_tools.localcloud.deploy.verify import copy_function_log_group, copy_log_since, stage_stacks, verify_deploy
@@ -21,8 +29,16 @@ from delivery_tools.localcloud.steps import StepRunner
 TOOLKIT_STACK = "CDKToolkit"
 
 
-def _bootstrapped(endpoint_url: str, region: str) -> bool:
-    cloudformation = aws.client("cloudformation", endpoint_url, region)
+def _cdk(project_root: Path, settings: LocalSettings, cloud: RunningCloud) -> CdkCli:
+    """The CDK CLI acting in the home account (the first local environment's), as a user's own credentials
+    would; it reaches the other accounts through their bootstrap roles."""
+    home = settings.home
+    credentials = credentials_in(cloud.endpoint_url, home.region, home.account)
+    return CdkCli(project_root, cloud.endpoint_url, home.region, cloud.base_image_override, credentials)
+
+
+def _bootstrapped(endpoint_url: str, region: str, account: str) -> bool:
+    cloudformation = account_client("cloudformation", endpoint_url, region, account)
     try:
         cloudformation.describe_stacks(StackName=TOOLKIT_STACK)
     except cloudformation.exceptions.ClientError:
@@ -30,57 +46,72 @@ def _bootstrapped(endpoint_url: str, region: str) -> bool:
     return True
 
 
-def _bootstrap(cloud: RunningCloud, cdk: CdkCli, settings: LocalSettings, steps: StepRunner) -> None:
-    for target in sorted({(environment.account, environment.region) for environment in settings.environments}):
-        if _bootstrapped(cloud.endpoint_url, target[1]):
-            steps.note(f"{TOOLKIT_STACK} already deployed in aws://{target[0]}/{target[1]}")
+def _bootstrap(cloud: RunningCloud, cdk: CdkCli, targets: LocalSettings, steps: StepRunner) -> None:
+    """`cdk bootstrap` of every account and region the targets deploy to, each acting in its own account."""
+    for account, region in sorted({(environment.account, environment.region) for environment in targets.environments}):
+        if _bootstrapped(cloud.endpoint_url, region, account):
+            steps.note(f"{TOOLKIT_STACK} already deployed in aws://{account}/{region}")
         else:
-            cdk.run(["bootstrap", f"aws://{target[0]}/{target[1]}"])
+            credentials = credentials_in(cloud.endpoint_url, region, account)
+            cdk.run(["bootstrap", f"aws://{account}/{region}"], credentials)
 
 
-def _failed_deploy(error: ToolError, cloud: RunningCloud, cdk: CdkCli, settings: LocalSettings, since_ms: int) -> str:
-    """Why the deploy failed, in the words a user can act on: a stopped service, or this deploy's copy log."""
-    if not cloud.registry.available():
+def _copy_log(cloud: RunningCloud, cdk: CdkCli, environment: EnvironmentSettings, since_ms: int) -> str:
+    where = (cloud.endpoint_url, environment.region, environment.account)
+    log_group = copy_function_log_group(*where, stage_stacks(cdk.cdk_out, environment.name))
+    return copy_log_since(*where, log_group, since_ms)
+
+
+def _failed_deploy(
+    error: ToolError, cloud: RunningCloud, cdk: CdkCli, settings: LocalSettings, targets: LocalSettings, since_ms: int
+) -> str:
+    """Why the deploy failed, in the words a user can act on: a stopped service, or this deploy's copy logs."""
+    silent = [cloud.registry(host).base_url for host in cloud.unavailable_registries()]
+    if silent:
         return (
-            f"the local registry ({cloud.registry.base_url}) stopped during the deploy, so the image could not be "
+            f"the local registry ({', '.join(silent)}) stopped during the deploy, so the image could not be "
             "pushed or copied: run `local-cloud deploy` again (it restarts the registry)"
         )
     if not moto.moto_ready(settings.home.region):
         return "the local AWS API (moto) stopped during the deploy: run `local-cloud deploy` again (it restarts it)"
-    logs = []
-    for environment in settings.environments:
-        log_group = copy_function_log_group(
-            cloud.endpoint_url, environment.region, stage_stacks(cdk.cdk_out, environment.name)
-        )
-        log = copy_log_since(cloud.endpoint_url, environment.region, log_group, since_ms)
-        logs.append(f"{environment.name}: the copy Lambda's log of this deploy:\n{log}")
+    logs = [
+        f"{environment.name} (account {environment.account}): the copy Lambda's log of this deploy:\n"
+        + _copy_log(cloud, cdk, environment, since_ms)
+        for environment in targets.environments
+    ]
     return f"{error}\n" + "\n".join(logs) + "\nfix the cause and run `local-cloud deploy` again"
 
 
-def deploy(state: LocalCloudState, project_root: Path, settings: LocalSettings, steps: StepRunner) -> dict[str, Any]:
-    """Bring the cloud up, bootstrap, deploy, verify, smoke-test the checked `settings`; return the summary."""
+def deploy(
+    state: LocalCloudState, project_root: Path, settings: LocalSettings, steps: StepRunner, only: str | None = None
+) -> dict[str, Any]:
+    """Bring the cloud up (for every local environment), then bootstrap, deploy, verify and smoke-test the
+    environment `only` or every local environment in cdk.json order; return the summary."""
     started = time.monotonic()
+    targets = settings.only(only)
     cloud = bring_up(state, settings, project_root, steps)
-    cdk = CdkCli(project_root, cloud.endpoint_url, settings.home.region, cloud.base_image_override)
-    with steps.step("cdk bootstrap"):
-        _bootstrap(cloud, cdk, settings, steps)
+    cdk = _cdk(project_root, settings, cloud)
+    with steps.step("cdk bootstrap, each account acting in itself"):
+        _bootstrap(cloud, cdk, targets, steps)
     since_ms = int(time.time() * 1000)
-    patterns = settings.stack_patterns
+    patterns = targets.stack_patterns
     with steps.step(f"cdk deploy {' '.join(patterns)}"):
         try:
             # Direct stack updates: moto's change sets lose outputs and parameters.
             cdk.run(["deploy", *patterns, "--require-approval", "never", "--method", "direct"])
         except ToolError as error:
-            raise ToolError(_failed_deploy(error, cloud, cdk, settings, since_ms)) from None
+            raise ToolError(_failed_deploy(error, cloud, cdk, settings, targets, since_ms)) from None
     verified = []
-    with steps.step("Verify the repositories and the images (read back through the AWS API and the registry)"):
-        for expectation in expected(settings, cdk.cdk_out):
-            verified.append(verify_deploy(cloud.registry, cloud.endpoint_url, expectation, cdk.cdk_out, since_ms))
+    with steps.step("Verify the repositories and the images (read back per account, through each registry host)"):
+        for expectation in expected(targets, cdk.cdk_out):
+            environment = expectation.settings
+            registry_client = cloud.registry(environment.registry_host)
+            verified.append(verify_deploy(registry_client, cloud.endpoint_url, expectation, cdk.cdk_out, since_ms))
             for check in verified[-1].checks:
-                steps.note(f"ok  {expectation.settings.name}: {check.name}: {check.detail}")
-    first = verified[0]
+                steps.note(f"ok  {environment.name} ({environment.account}): {check.name}: {check.detail}")
+    first, host = verified[0], targets.home.registry_host
     with steps.step("Pull the image from the repository, run it, /ping and predict"):
-        smoke = smoke_test(f"{settings.home.registry_host}/{first.repository}@{first.digest}")
+        smoke = smoke_test(f"{host}/{first.repository}@{first.digest}")
         steps.note(f"{smoke.endpoint_url}: /ping 200, {IRIS_SETOSA[0]} -> {smoke.label}")
     return {
         "image_uri": first.image_uri,
@@ -88,11 +119,13 @@ def deploy(state: LocalCloudState, project_root: Path, settings: LocalSettings, 
         "repository": first.repository,
         "tag": first.tag,
         "environments": {image.stage: image.image_uri for image in verified},
+        "digests": {image.stage: image.digest for image in verified},
         "endpoint_url": cloud.endpoint_url,
-        "registry": f"https://{settings.home.registry_host}",
+        "registry": f"https://{host}",
         "base_image": cloud.base_image,
         "copied": first.copied,
-        "tags": cloud.registry.tags(first.repository),
+        "copied_in": sorted(image.stage for image in verified if image.copied),
+        "tags": cloud.registry(host).tags(first.repository),
         "prediction": smoke.label,
         "phases": steps.timings,
         "seconds": round(time.monotonic() - started, 1),
@@ -108,27 +141,59 @@ def _running_cloud(
     return settings, bring_up(state, settings, project_root, steps)
 
 
-def diff(state: LocalCloudState, project_root: Path, steps: StepRunner) -> None:
-    """`cdk diff` of the local stages against what the running local cloud holds."""
+def diff(state: LocalCloudState, project_root: Path, steps: StepRunner, only: str | None = None) -> None:
+    """`cdk diff` of the local stages (or of `only`) against what the running local cloud holds."""
     settings, cloud = _running_cloud(state, project_root, "diff against", steps)
-    with steps.step(f"cdk diff {' '.join(settings.stack_patterns)}"):
+    patterns = settings.only(only).stack_patterns
+    with steps.step(f"cdk diff {' '.join(patterns)}"):
         # Template diff: moto's change sets cannot tell replacements, and waiting for them takes minutes.
-        cdk = CdkCli(project_root, cloud.endpoint_url, settings.home.region, cloud.base_image_override)
-        cdk.run(["diff", *settings.stack_patterns, "--method", "template"])
+        cdk = _cdk(project_root, settings, cloud)
+        cdk.run(["diff", *patterns, "--method", "template"])
 
 
-def destroy(state: LocalCloudState, project_root: Path, steps: StepRunner) -> None:
-    """`cdk destroy` of the local stages; then check the repositories are gone and drop their registry data."""
+def _after_destroy(
+    state: LocalCloudState, cloud: RunningCloud, environment: EnvironmentSettings, delete_retained: bool
+) -> str:
+    """What became of the environment's repository: gone (its registry data dropped too), or kept for RETAIN
+    (deleted now if `delete_retained`, as `aws ecr delete-repository --force` would)."""
+    ecr = account_client("ecr", cloud.endpoint_url, environment.region, environment.account)
+    remaining = {repository["repositoryName"] for repository in ecr.describe_repositories()["repositories"]}
+    name = environment.repository_name
+    if name in remaining and environment.destroy_on_removal:
+        raise ToolError(f"the repository {name!r} of {environment.name} still exists after cdk destroy")
+    if name in remaining and delete_retained:
+        ecr.delete_repository(repositoryName=name, force=True)
+        remaining.discard(name)
+    dropped = [
+        stored
+        for stored in registry.stored_repositories(state.registry_storage, environment.account)
+        if stored not in remaining and registry.delete_repository_data(state, environment.account, stored)
+    ]
+    if name in remaining:
+        outcome = (
+            f"kept with its images (removal policy RETAIN, as on AWS) in account {environment.account}; "
+            "`local-cloud destroy --delete-retained` deletes it"
+        )
+    else:
+        outcome = "deleted (RETAIN, --delete-retained)" if not environment.destroy_on_removal else "gone"
+    return outcome + (f"; registry data of {', '.join(dropped)} removed" if dropped else "")
+
+
+def destroy(
+    state: LocalCloudState,
+    project_root: Path,
+    steps: StepRunner,
+    only: str | None = None,
+    *,
+    delete_retained: bool = False,
+) -> None:
+    """`cdk destroy` of the local stages (or of `only`); then check each repository went as its removal
+    policy says, and drop the registry data of repositories that are gone."""
     settings, cloud = _running_cloud(state, project_root, "destroy", steps)
-    cdk = CdkCli(project_root, cloud.endpoint_url, settings.home.region, cloud.base_image_override)
-    with steps.step(f"cdk destroy {' '.join(settings.stack_patterns)}"):
-        cdk.run(["destroy", *settings.stack_patterns, "--force"])
-    for environment in settings.environments:
-        with steps.step(f"Check the repository {environment.repository_name!r} of {environment.name} is gone"):
-            ecr = aws.client("ecr", cloud.endpoint_url, environment.region)
-            remaining = {repository["repositoryName"] for repository in ecr.describe_repositories()["repositories"]}
-            if environment.repository_name in remaining:
-                raise ToolError(f"the repository {environment.repository_name!r} still exists after cdk destroy")
-            for name in registry.stored_repositories(state.registry_storage):
-                if name not in remaining and registry.delete_repository_data(state, name):
-                    steps.note(f"registry data of {name!r} removed (its ECR repository no longer exists)")
+    targets = settings.only(only)
+    cdk = _cdk(project_root, settings, cloud)
+    with steps.step(f"cdk destroy {' '.join(targets.stack_patterns)}"):
+        cdk.run(["destroy", *targets.stack_patterns, "--force"])
+    for environment in targets.environments:
+        with steps.step(f"Check the repository {environment.repository_name!r} of {environment.name}"):
+            steps.note(_after_destroy(state, cloud, environment, delete_retained))

@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from config import EnvironmentSettings, LifecycleSettings
 from delivery_tools.common.assembly import read_stacks
 from delivery_tools.common.errors import ToolError
-from delivery_tools.localcloud import aws
+from delivery_tools.localcloud.accounts import account_client
 from delivery_tools.localcloud.deploy.expectations import Expected
 from delivery_tools.localcloud.services.registry import RegistryClient
 from ml_constructs.image_tag import incoming_tag
@@ -110,7 +110,7 @@ def _optional(call: Any, key: str, not_found: str, **arguments: Any) -> str | No
 
 def repository_checks(endpoint_url: str, settings: EnvironmentSettings) -> tuple[str, list[Check]]:
     """(repository URI, checks) for the repository's encryption, scanning, immutability and policies."""
-    ecr = aws.client("ecr", endpoint_url, settings.region)
+    ecr = account_client("ecr", endpoint_url, settings.region, settings.account)
     try:
         (repository,) = ecr.describe_repositories(
             registryId=settings.account, repositoryNames=[settings.repository_name]
@@ -125,7 +125,7 @@ def repository_checks(endpoint_url: str, settings: EnvironmentSettings) -> tuple
     ]
     key = encryption.get("kmsKey")
     if key:
-        kms = aws.client("kms", endpoint_url, settings.region)
+        kms = account_client("kms", endpoint_url, settings.region, settings.account)
         checks.append(_check("KMS key state", kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"], "Enabled"))
         checks.append(_check("KMS key rotation", kms.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"], True))
     name = settings.repository_name
@@ -145,9 +145,9 @@ def stage_stacks(cloud_assembly: Path, stage: str) -> list[str]:
     return [stack.ref.stack_name for stack in read_stacks(cloud_assembly).values() if stack.ref.environment == stage]
 
 
-def stage_outputs(endpoint_url: str, region: str, stacks: list[str]) -> dict[str, str]:
+def stage_outputs(endpoint_url: str, region: str, account: str, stacks: list[str]) -> dict[str, str]:
     """The outputs of every stack of a stage, by key."""
-    cloudformation = aws.client("cloudformation", endpoint_url, region)
+    cloudformation = account_client("cloudformation", endpoint_url, region, account)
     return {
         output["OutputKey"]: output["OutputValue"]
         for stack in stacks
@@ -156,9 +156,9 @@ def stage_outputs(endpoint_url: str, region: str, stacks: list[str]) -> dict[str
     }
 
 
-def copy_function_log_group(endpoint_url: str, region: str, stacks: list[str]) -> str | None:
+def copy_function_log_group(endpoint_url: str, region: str, account: str, stacks: list[str]) -> str | None:
     """The log group of the stage's image-copy Lambda (None before it exists)."""
-    cloudformation = aws.client("cloudformation", endpoint_url, region)
+    cloudformation = account_client("cloudformation", endpoint_url, region, account)
     functions = []
     for stack in stacks:
         try:
@@ -174,11 +174,11 @@ def copy_function_log_group(endpoint_url: str, region: str, stacks: list[str]) -
     return f"/aws/lambda/{functions[0]}" if functions else None
 
 
-def log_streams(endpoint_url: str, region: str, log_group: str | None) -> list[dict[str, Any]]:
+def log_streams(endpoint_url: str, region: str, account: str, log_group: str | None) -> list[dict[str, Any]]:
     """The group's streams, newest first (one per invocation under moto)."""
     if log_group is None:
         return []
-    logs = aws.client("logs", endpoint_url, region)
+    logs = account_client("logs", endpoint_url, region, account)
     try:
         streams: list[dict[str, Any]] = logs.describe_log_streams(logGroupName=log_group)["logStreams"]
     except logs.exceptions.ResourceNotFoundException:
@@ -186,18 +186,23 @@ def log_streams(endpoint_url: str, region: str, log_group: str | None) -> list[d
     return sorted(streams, key=lambda stream: stream.get("creationTime", 0), reverse=True)
 
 
-def copy_ran_since(endpoint_url: str, region: str, log_group: str | None, since_ms: int) -> bool:
+def copy_ran_since(endpoint_url: str, region: str, account: str, log_group: str | None, since_ms: int) -> bool:
     """True when the copy Lambda was invoked at or after `since_ms` (it wrote a new log stream)."""
-    return any(s.get("creationTime", 0) >= since_ms for s in log_streams(endpoint_url, region, log_group))
+    streams = log_streams(endpoint_url, region, account, log_group)
+    return any(stream.get("creationTime", 0) >= since_ms for stream in streams)
 
 
-def copy_log_since(endpoint_url: str, region: str, log_group: str | None, since_ms: int) -> str:
+def copy_log_since(endpoint_url: str, region: str, account: str, log_group: str | None, since_ms: int) -> str:
     """The last lines of the copy Lambda's log written at or after `since_ms` (this deploy's), never raising."""
     try:
-        streams = [s for s in log_streams(endpoint_url, region, log_group) if s.get("creationTime", 0) >= since_ms]
+        streams = [
+            stream
+            for stream in log_streams(endpoint_url, region, account, log_group)
+            if stream.get("creationTime", 0) >= since_ms
+        ]
         if not streams:
             return "(the copy Lambda did not run in this deploy)"
-        events = aws.client("logs", endpoint_url, region).get_log_events(
+        events = account_client("logs", endpoint_url, region, account).get_log_events(
             logGroupName=log_group, logStreamName=streams[0]["logStreamName"]
         )["events"]
     except (BotoCoreError, ClientError) as error:
@@ -225,18 +230,19 @@ def verify_deploy(
     """
     settings = expected.settings
     stacks = stage_stacks(cloud_assembly, settings.name)
-    outputs = stage_outputs(endpoint_url, settings.region, stacks)
+    where = (endpoint_url, settings.region, settings.account)
+    outputs = stage_outputs(*where, stacks)
     repository_uri, checks = repository_checks(endpoint_url, settings)
-    log_group = copy_function_log_group(endpoint_url, settings.region, stacks)
+    log_group = copy_function_log_group(*where, stacks)
     digest = registry.manifest_digest(settings.repository_name, expected.tag)
     if digest is None:
         raise ToolError(
             f"{settings.repository_name}:{expected.tag} is not in the registry after the deploy; the copy Lambda's "
-            f"log:\n{copy_log_since(endpoint_url, settings.region, log_group, since_ms)}"
+            f"log:\n{copy_log_since(*where, log_group, since_ms)}"
         )
     image_uri = f"{repository_uri}@{digest}"
     asset_digest = registry.manifest_digest(expected.asset_repository, expected.asset_tag)
-    ssm = aws.client("ssm", endpoint_url, settings.region)
+    ssm = account_client("ssm", *where)
     published_uri = ssm.get_parameter(Name=settings.ssm_image_uri_parameter)["Parameter"]["Value"]
     published_tag = ssm.get_parameter(Name=settings.ssm_image_tag_parameter)["Parameter"]["Value"]
     checks = [
@@ -260,5 +266,5 @@ def verify_deploy(
             f"the deployed resources of {settings.name} differ from the configuration:\n"
             + "\n".join(f"  {check.name}: {check.detail}" for check in failed)
         )
-    copied = copy_ran_since(endpoint_url, settings.region, log_group, since_ms)
+    copied = copy_ran_since(*where, log_group, since_ms)
     return VerifiedImage(settings.name, settings.repository_name, expected.tag, image_uri, digest, copied, checks)

@@ -6,6 +6,11 @@ expects `encryptionType` / `scanOnPush`: the repository then reports no encrypti
 also drops `LifecyclePolicy` and `RepositoryPolicyText`. These wrappers translate the properties and apply
 the two policies, so DescribeRepositories, GetLifecyclePolicy and GetRepositoryPolicy answer what the
 template asked for.
+
+moto also ignores `EmptyOnDelete`: deleting the stack of a repository that holds images fails with
+RepositoryNotEmptyException, where CloudFormation deletes the images with the repository. The images the
+registry receives are recorded in moto (ECR proxy), so this matters: the repository remembers the flag
+and its stack deletion forces the delete when it is set.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from moto.ecr.models import Repository, ecr_backends
 
 _create_repository = Repository.create_from_cloudformation_json
 _update_repository = Repository.update_from_cloudformation_json
+# The ARNs of the repositories whose template says EmptyOnDelete: true.
+_EMPTY_ON_DELETE: set[str] = set()
 
 
 def api_shaped(properties: dict[str, Any]) -> dict[str, Any]:
@@ -57,6 +64,20 @@ def _apply_policies(repository: Repository, properties: dict[str, Any], account_
         repository.policy = None
 
 
+def _remember_empty_on_delete(repository: Repository, properties: dict[str, Any]) -> None:
+    if str(properties.get("EmptyOnDelete", False)).lower() == "true":
+        _EMPTY_ON_DELETE.add(repository.arn)
+    else:
+        _EMPTY_ON_DELETE.discard(repository.arn)
+
+
+def _deleted(repository: Repository, account_id: str, region_name: str) -> None:
+    """Delete the repository for its stack; with EmptyOnDelete its images go too (as CloudFormation does)."""
+    force = repository.arn in _EMPTY_ON_DELETE
+    ecr_backends[account_id][region_name].delete_repository(repository.name, force=force)
+    _EMPTY_ON_DELETE.discard(repository.arn)
+
+
 def _api_shaped_json(cloudformation_json: dict[str, Any]) -> dict[str, Any]:
     """The resource JSON with its properties in the shape moto's own handlers read."""
     return {**cloudformation_json, "Properties": api_shaped(cloudformation_json["Properties"])}
@@ -75,6 +96,7 @@ def _created(
         resource_name, _api_shaped_json(cloudformation_json), account_id, region_name, **kwargs
     )
     _apply_policies(repository, cloudformation_json["Properties"], account_id, region_name)
+    _remember_empty_on_delete(repository, cloudformation_json["Properties"])
     return repository
 
 
@@ -90,6 +112,7 @@ def _updated(
     shaped = _api_shaped_json(cloudformation_json)
     repository = _update_repository(original_resource, new_resource_name, shaped, account_id, region_name)
     _apply_policies(repository, cloudformation_json["Properties"], account_id, region_name)
+    _remember_empty_on_delete(repository, cloudformation_json["Properties"])
     return repository
 
 
@@ -97,3 +120,4 @@ def install() -> None:
     """Patch moto's ECR repository resource (idempotent)."""
     Repository.create_from_cloudformation_json = classmethod(_created)  # type: ignore[method-assign,assignment]
     Repository.update_from_cloudformation_json = classmethod(_updated)  # type: ignore[method-assign,assignment]
+    Repository.delete = _deleted  # type: ignore[method-assign,assignment]

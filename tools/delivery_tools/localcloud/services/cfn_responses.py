@@ -6,7 +6,8 @@ moto hands out `http://host.docker.internal:4566/...`. This front listens on 127
 CA's certificate for `host.docker.internal` (the name the Lambda containers map to loopback) and passes
 every request on to the local AWS API unchanged. Responses are a few kilobytes: bodies are read whole.
 
-Run as `python -m delivery_tools.localcloud.services.cfn_responses ENDPOINT_URL CERTIFICATE KEY`.
+Run as `python -m delivery_tools.localcloud.services.cfn_responses ENDPOINT_URL CERTIFICATE KEY`; the local
+cloud starts it as the service `cfn-responses` (`ensure_front`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,13 @@ from typing import Any
 import httpx2
 import uvicorn
 
+from delivery_tools.common.errors import ToolError
+from delivery_tools.common.http import port_open
+from delivery_tools.localcloud.host_changes.pki import Certificates
+from delivery_tools.localcloud.services import moto, supervisor
+from delivery_tools.localcloud.services.state import LocalCloudState
+
+SERVICE = "cfn-responses"
 HOST = "host.docker.internal"
 ADDRESS = "127.0.0.1"
 PORT = 443
@@ -64,6 +72,26 @@ class ResponseFront:
             }
         )
         await send({"type": "http.response.body", "body": content})
+
+
+def ensure_front(state: LocalCloudState, certificates: Certificates) -> str:
+    """Reuse our running front, or start it; refuse if another process holds 127.0.0.1:443."""
+    if supervisor.tracked_pid(state, SERVICE) is not None:
+        return "reused"
+    if port_open((ADDRESS, PORT)):
+        raise ToolError(
+            f"{ADDRESS}:{PORT} is in use by a process this local cloud ({state.directory}) did not start; the "
+            "custom resources answer CloudFormation there: stop it and run the command again"
+        )
+    command = [sys.executable, "-m", __name__, moto.ENDPOINT_URL, str(certificates.server_certificate)]
+    supervisor.start(
+        state,
+        SERVICE,
+        [*command, str(certificates.server_key)],
+        ready=lambda: port_open((ADDRESS, PORT)),
+        port=PORT,
+    )
+    return "started"
 
 
 def main(arguments: list[str]) -> int:

@@ -9,8 +9,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from delivery_tools.common.errors import ToolError
 from delivery_tools.common.http import port_open
 from delivery_tools.localcloud import aws
+from delivery_tools.localcloud.moto_fixes.ecr_images import REGISTRY_SOCKET_VARIABLE
 from delivery_tools.localcloud.safety import fake_aws_environment
-from delivery_tools.localcloud.services import supervisor
+from delivery_tools.localcloud.services import registry, supervisor
 from delivery_tools.localcloud.services.state import LocalCloudState
 from delivery_tools.localcloud.settings import LocalSettings
 
@@ -31,7 +32,11 @@ def moto_ready(region: str) -> bool:
 
 
 def ensure_moto(state: LocalCloudState, settings: LocalSettings, lambda_image: str) -> str:
-    """Reuse our running moto or start it, answering for the home account, with Lambda run in `lambda_image`."""
+    """Reuse our running moto or start it, with Lambda run in `lambda_image`.
+
+    No MOTO_ACCOUNT_ID: it would override every request's account (moto ranks it above the account header
+    and above assumed-role credentials), so all local accounts would share one state.
+    """
     region = settings.home.region
     if supervisor.tracked_pid(state, SERVICE) is not None and moto_ready(region):
         return "reused"
@@ -44,9 +49,10 @@ def ensure_moto(state: LocalCloudState, settings: LocalSettings, lambda_image: s
     environment.update(
         {
             "MOTO_PORT": str(PORT),
-            "MOTO_ACCOUNT_ID": settings.home.account,
             "MOTO_DOCKER_LAMBDA_IMAGE": lambda_image,
             "MOTO_DOCKER_NETWORK_MODE": "host",
+            # Tags made through the ECR API (PutImage) are written to the registry too (moto_fixes.ecr_images).
+            REGISTRY_SOCKET_VARIABLE: str(registry.socket_path(state)),
         }
     )
     supervisor.start(

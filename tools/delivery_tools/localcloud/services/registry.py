@@ -1,8 +1,10 @@
-"""A real OCI registry (Debian's docker-registry) serving TLS on 127.0.0.1:443 under ECR's host names.
+"""A real OCI registry (Debian's docker-registry), the backend of the ECR proxy, on a unix socket only.
 
 moto is ECR's control plane (repositories, policies, tokens) but stores no images; this registry is the
-data plane that `docker push`, the copy Lambda and `docker pull` talk to. `RegistryClient` reads it back
-through its HTTP API (OCI distribution spec), trusting only the local CA.
+data plane. Nothing talks to it directly: it listens on `<state>/registry.sock` (no TCP port, so it is
+never reachable as ECR), and the ECR proxy (`ecr_proxy`, `ecr_hosts`) serves every account's registry host
+in front of it, keeping each account's repositories under `<account>/<repository>`. `RegistryClient`
+reads a registry host back through the proxy (OCI distribution spec), trusting only the local CA.
 """
 
 from __future__ import annotations
@@ -11,16 +13,15 @@ import json
 import shutil
 from pathlib import Path
 
+import httpx2
 import requests
 
 from delivery_tools.common.errors import ToolError
-from delivery_tools.common.http import port_open
-from delivery_tools.localcloud.host_changes.pki import Certificates
 from delivery_tools.localcloud.services import supervisor
 from delivery_tools.localcloud.services.state import LocalCloudState
 
 SERVICE = "registry"
-ADDRESS = ("127.0.0.1", 443)
+SOCKET_NAME = "registry.sock"
 MANIFEST_TYPES = ", ".join(
     (
         "application/vnd.oci.image.index.v1+json",
@@ -32,7 +33,12 @@ MANIFEST_TYPES = ", ".join(
 _REPOSITORIES = Path("docker/registry/v2/repositories")
 
 
-def config(state: LocalCloudState, certificates: Certificates) -> dict[str, object]:
+def socket_path(state: LocalCloudState) -> Path:
+    """The unix socket the registry listens on (the ECR proxy's upstream)."""
+    return state.directory / SOCKET_NAME
+
+
+def config(state: LocalCloudState) -> dict[str, object]:
     """The registry's configuration (JSON is valid YAML, which the registry reads)."""
     return {
         "version": 0.1,
@@ -42,44 +48,77 @@ def config(state: LocalCloudState, certificates: Certificates) -> dict[str, obje
             "delete": {"enabled": True},
             "maintenance": {"uploadpurging": {"enabled": False}},
         },
-        "http": {
-            "addr": f"{ADDRESS[0]}:{ADDRESS[1]}",
-            "tls": {"certificate": str(certificates.server_certificate), "key": str(certificates.server_key)},
-        },
+        "http": {"net": "unix", "addr": str(socket_path(state))},
     }
 
 
-def ensure_registry(state: LocalCloudState, certificates: Certificates) -> str:
-    """Reuse our running registry or start it; refuse if someone else holds the port."""
+def answers(socket: Path) -> bool:
+    """True when a registry answers its API base endpoint on the unix socket `socket`."""
+    try:
+        with httpx2.Client(transport=httpx2.HTTPTransport(uds=str(socket)), timeout=2) as client:
+            return client.get("http://registry/v2/").status_code == httpx2.codes.OK
+    except httpx2.HTTPError:
+        return False
+
+
+def require_compatible(state: LocalCloudState) -> None:
+    """Refuse (before anything on the machine changes) a running registry this version would not start."""
+    config_file = state.directory / "registry.yml"
+    if supervisor.tracked_pid(state, SERVICE) is None:
+        return
+    if config_file.is_file() and config_file.read_text() == json.dumps(config(state), indent=2):
+        return
+    raise ToolError(
+        f"the running local cloud's registry ({config_file}) was started by another version of the tools: "
+        f"let its owner (see {state.records}) run `local-cloud down`, then run the command again"
+    )
+
+
+def ensure_registry(state: LocalCloudState) -> str:
+    """Reuse our running registry or start it; refuse one of another configuration, or a socket not ours."""
+    require_compatible(state)
     if supervisor.tracked_pid(state, SERVICE) is not None:
         return "reused"
-    if port_open(ADDRESS):
-        raise ToolError(
-            f"{ADDRESS[0]}:{ADDRESS[1]} is in use by a process this local cloud ({state.directory}) did not start: "
-            "stop it (an older local cloud? run its `down`) and run the command again"
-        )
     config_file = state.directory / "registry.yml"
-    config_file.write_text(json.dumps(config(state, certificates), indent=2))
+    wanted = json.dumps(config(state), indent=2)
+    socket = socket_path(state)
+    if answers(socket):
+        raise ToolError(f"a registry this local cloud did not start answers on {socket}: stop it and run again")
+    socket.unlink(missing_ok=True)  # left by a registry that was killed: it would refuse to listen
+    config_file.write_text(wanted)
     command = ["docker-registry", "serve", str(config_file)]
-    supervisor.start(state, SERVICE, command, ready=lambda: port_open(ADDRESS), port=ADDRESS[1])
+    supervisor.start(state, SERVICE, command, ready=lambda: answers(socket))
     return "started"
 
 
-def delete_repository_data(state: LocalCloudState, repository: str) -> bool:
-    """Remove a repository's tags and manifests from storage (the registry API cannot delete a repository).
+def delete_repository_data(state: LocalCloudState, account: str, repository: str) -> bool:
+    """Remove an account's repository's tags and manifests from storage (the registry API cannot).
 
-    Used after its ECR repository was deleted, so the data plane agrees with the control plane.
+    Used once its ECR repository is gone, so the data plane agrees with the control plane.
     """
-    directory = state.registry_storage / _REPOSITORIES / repository
+    directory = state.registry_storage / _REPOSITORIES / account / repository
     if not directory.is_dir():
         return False
     shutil.rmtree(directory)
     return True
 
 
-def stored_repositories(storage: Path) -> list[str]:
-    """Repository names with data in the registry's storage."""
-    root = storage / _REPOSITORIES
+def forget_all_repositories(state: LocalCloudState) -> bool:
+    """Drop every repository's tags and manifests (the blobs stay); True if there were any.
+
+    For a freshly started AWS API, which knows no repository: a tag left in the registry would otherwise
+    make an immutable repository of the same name refuse the first push of that tag.
+    """
+    root = state.registry_storage / _REPOSITORIES
+    if not root.is_dir():
+        return False
+    shutil.rmtree(root)
+    return True
+
+
+def stored_repositories(storage: Path, account: str) -> list[str]:
+    """The names of the repositories of `account` with data in the registry's storage."""
+    root = storage / _REPOSITORIES / account
     if not root.is_dir():
         return []
     return sorted(str(path.parent.relative_to(root)) for path in root.rglob("_manifests"))
@@ -99,7 +138,7 @@ class RegistryClient:
 
     def _request(self, method: str, path: str) -> requests.Response:
         try:
-            return requests.request(
+            response = requests.request(
                 method,
                 f"{self.base_url}/{path}",
                 headers={"Accept": MANIFEST_TYPES},
@@ -107,10 +146,14 @@ class RegistryClient:
                 timeout=self._timeout,
             )
         except requests.ConnectionError:
+            response = None
+        # 502: the ECR proxy answers, the registry behind it does not.
+        if response is None or response.status_code == requests.codes.bad_gateway:
             raise RegistryGoneError(
                 f"the local registry ({self.base_url}) does not answer: it was stopped; "
                 "run `local-cloud deploy` again to restart it"
-            ) from None
+            )
+        return response
 
     def available(self) -> bool:
         """True when the registry answers the API base endpoint."""

@@ -9,12 +9,16 @@ from delivery_tools.common.docker import engine_answers, image_exists
 from delivery_tools.common.errors import ToolError
 from delivery_tools.common.http import port_open
 from delivery_tools.localcloud.host_changes import docker_trust, hosts, records
-from delivery_tools.localcloud.services import docker_engine, lock, moto, registry, supervisor
+from delivery_tools.localcloud.services import docker_engine, ecr_hosts, lock, moto, registry, supervisor
 from delivery_tools.localcloud.services.cloud import DOCKER_TRUST, HOSTS_LINE, IMAGE, PROCESS, SERVICES
 from delivery_tools.localcloud.services.state import LocalCloudState
 from delivery_tools.localcloud.steps import StepRunner
 
-_LISTENS_ON = {moto.SERVICE: ("127.0.0.1", moto.PORT), registry.SERVICE: registry.ADDRESS}
+
+def _listens_on(state: LocalCloudState) -> dict[str, list[tuple[str, int]]]:
+    """Where each network service listens (read before it is stopped)."""
+    proxy = [(address, ecr_hosts.PORT) for address in ecr_hosts.served_addresses(state).values()]
+    return {moto.SERVICE: [("127.0.0.1", moto.PORT)], ecr_hosts.SERVICE: proxy}
 
 
 def _registry_hosts(state: LocalCloudState) -> tuple[str, ...]:
@@ -38,11 +42,12 @@ def _remove_images(state: LocalCloudState, owner: str, steps: StepRunner) -> Non
 
 def _stop_processes(state: LocalCloudState, owner: str, steps: StepRunner) -> None:
     started = {item.target: item for item in records.owned(state.records, owner, PROCESS)}
+    listens_on = _listens_on(state)
     for name in (service for service in SERVICES if service in started):
         stopped = supervisor.stop(state, name)
-        address = _LISTENS_ON.get(name)
-        if address is not None and stopped and port_open(address):
-            raise ToolError(f"{name} was stopped but {address[0]}:{address[1]} still answers: find its process")
+        answering = [f"{address}:{port}" for address, port in listens_on.get(name, []) if port_open((address, port))]
+        if stopped and answering:
+            raise ToolError(f"{name} was stopped but {', '.join(answering)} still answers: find its process")
         records.forget(state.records, started[name])
         steps.note(f"{name}: {'stopped' if stopped else 'was not running'}")
     others = [name for name in SERVICES if name not in started and supervisor.tracked_pid(state, name) is not None]

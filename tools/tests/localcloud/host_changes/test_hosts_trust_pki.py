@@ -14,13 +14,26 @@ def test_the_hosts_line_is_added_once_and_removed_without_touching_other_lines(t
     hosts_file = tmp_path / "hosts"
     original = "127.0.0.1 localhost\n10.0.0.5 build-cache\n"
     hosts_file.write_text(original)
-    assert hosts.add_host(HOST, hosts_file) is True
-    assert hosts.add_host(HOST, hosts_file) is False
-    assert hosts.add_host("other.example", hosts_file) is True
+    assert hosts.add_host(HOST, "127.0.0.2", hosts_file) is True
+    assert hosts.add_host(HOST, "127.0.0.2", hosts_file) is False
+    assert hosts.add_host("other.example", "127.0.0.3", hosts_file) is True
     assert hosts_file.read_text().count(HOST) == 1
+    assert hosts.address_of(HOST, hosts_file) == "127.0.0.2"
     assert hosts.remove_host(HOST, hosts_file) is True
-    assert hosts_file.read_text() == original + hosts.our_line("other.example") + "\n"
+    assert hosts_file.read_text() == original + hosts.our_line("other.example", "127.0.0.3") + "\n"
     assert hosts.remove_host(HOST, hosts_file) is False
+    assert hosts.address_of(HOST, hosts_file) is None
+
+
+def test_a_host_moved_to_another_address_has_one_line_and_foreign_lines_stay(tmp_path: Path) -> None:
+    hosts_file = tmp_path / "hosts"
+    foreign = f"10.1.2.3 {HOST}"  # not ours: never rewritten or removed
+    hosts_file.write_text(f"127.0.0.1 localhost\n{foreign}\n{hosts.our_line(HOST, '127.0.0.1')}\n")
+    assert hosts.add_host(HOST, "127.0.0.4", hosts_file) is True
+    assert hosts_file.read_text().splitlines() == ["127.0.0.1 localhost", foreign, hosts.our_line(HOST, "127.0.0.4")]
+    assert hosts.has_host(HOST, "127.0.0.4", hosts_file) and not hosts.has_host(HOST, "127.0.0.1", hosts_file)
+    assert hosts.remove_host(HOST, hosts_file) is True
+    assert hosts_file.read_text().splitlines() == ["127.0.0.1 localhost", foreign]
 
 
 def test_docker_trust_is_installed_and_removed(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from delivery_tools.localcloud.images.lambda_runtime import runtime_api
+from delivery_tools.localcloud.images.lambda_runtime.image import host_entries
 
 # A minimal custom runtime: fetch the next event, answer with (or fail on) what the event asks for.
 RUNTIME = textwrap.dedent(
@@ -102,15 +103,17 @@ def test_main_fails_clearly_without_a_bootstrap(
     assert "no bootstrap" in json.loads(capsys.readouterr().out.splitlines()[-1])["errorMessage"]
 
 
-def test_host_entries_are_added_once(tmp_path: Path) -> None:
+def test_host_entries_are_added_once_each_at_its_own_address(tmp_path: Path) -> None:
     hosts = tmp_path / "hosts"
     hosts.write_text("127.0.0.1 localhost\n")
-    runtime_api.add_host_entries(["registry.example", "host.docker.internal"], hosts)
-    runtime_api.add_host_entries(["registry.example"], hosts)
+    entries = host_entries({"b.example": "127.0.0.3", "a.example": "127.0.0.2"})
+    runtime_api.add_host_entries(["host.docker.internal", *entries], hosts)
+    runtime_api.add_host_entries(["127.0.0.9=a.example", "host.docker.internal"], hosts)
     assert hosts.read_text().splitlines() == [
         "127.0.0.1 localhost",
-        "127.0.0.1 registry.example",
         "127.0.0.1 host.docker.internal",
+        "127.0.0.2 a.example",
+        "127.0.0.3 b.example",
     ]
 
 

@@ -5,9 +5,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from moto.ecr.exceptions import RepositoryNotEmptyException
+from moto.ecr.models import Repository, ecr_backends
 from moto.logs.exceptions import ResourceAlreadyExistsException
 from moto.logs.models import LogGroup, logs_backends
 
+from delivery_tools.localcloud.moto_fixes import ecr as moto_fixes_ecr
 from delivery_tools.localcloud.moto_fixes import logs as moto_fixes_logs
 from delivery_tools.localcloud.moto_fixes.cloudformation import custom_resource_event, previous_values_as_defaults
 from delivery_tools.localcloud.moto_fixes.ecr import api_shaped
@@ -77,3 +80,24 @@ def test_a_log_group_made_by_a_first_invocation_is_adopted_but_no_other(monkeypa
     assert adopted is backend.groups[implicit] and adopted.retention_in_days == 30
     with pytest.raises(ResourceAlreadyExistsException):
         create(retained)
+
+
+@pytest.mark.parametrize("empty_on_delete", [True, False])
+def test_a_repository_stack_with_images_is_deleted_only_with_empty_on_delete(
+    monkeypatch: pytest.MonkeyPatch, empty_on_delete: bool
+) -> None:
+    monkeypatch.setattr(Repository, "create_from_cloudformation_json", classmethod(moto_fixes_ecr._created))
+    monkeypatch.setattr(Repository, "delete", moto_fixes_ecr._deleted)
+    account, region, name = "210987654321", "eu-north-1", f"images-{uuid.uuid4().hex[:8]}"
+    template = {"Properties": {"RepositoryName": name, "EmptyOnDelete": empty_on_delete}}
+    repository = Repository.create_from_cloudformation_json(name, template, account, region)
+    backend = ecr_backends[account][region]
+    manifest = '{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "layers": []}'
+    backend.put_image(name, manifest, "1.0")
+    if empty_on_delete:
+        repository.delete(account, region)
+        assert name not in backend.repositories
+    else:
+        with pytest.raises(RepositoryNotEmptyException):  # as CloudFormation without EmptyOnDelete
+            repository.delete(account, region)
+        backend.delete_repository(name, force=True)

@@ -28,6 +28,9 @@ from delivery_tools.common.http import free_port
 from delivery_tools.localcloud.host_changes.pki import ensure_certificates
 from delivery_tools.localcloud.moto_fixes.ecr_images import REGISTRY_SOCKET_VARIABLE
 from delivery_tools.localcloud.services.ecr_proxy import ProxyConfig, Registry
+from delivery_tools.localcloud.services.registry import config as registry_config
+from delivery_tools.localcloud.services.registry import socket_path as registry_socket
+from delivery_tools.localcloud.services.state import LocalCloudState
 
 REGION = "us-east-1"
 ACCOUNT_A, ACCOUNT_B = "210987654321", "109876543210"
@@ -160,14 +163,10 @@ def manifest(image: bytes) -> bytes:
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     cloud = Cloud(tmp_path_factory.mktemp("ecr"))
     try:
-        socket_path = cloud.directory / "registry.sock"
-        registry_config = {
-            "version": 0.1,
-            "log": {"level": "warn", "accesslog": {"disabled": True}},
-            "storage": {"filesystem": {"rootdirectory": str(cloud.directory / "storage")}},
-            "http": {"net": "unix", "addr": str(socket_path)},
-        }
-        (cloud.directory / "registry.yml").write_text(json.dumps(registry_config))
+        # The local cloud's own registry configuration: storage and unix socket inside its state directory.
+        state = LocalCloudState.at(cloud.directory)
+        socket_path = registry_socket(state)
+        (cloud.directory / "registry.yml").write_text(json.dumps(registry_config(state)))
         registry, log = cloud.start("registry", ["docker-registry", "serve", str(cloud.directory / "registry.yml")])
         _wait(socket_path.exists, registry, "registry", log)
 

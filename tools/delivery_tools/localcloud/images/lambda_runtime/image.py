@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from delivery_tools.common.commands import run
@@ -20,6 +21,11 @@ LAMBDA_IMAGE = "local/lambda-runtime:provided.al2023"
 CONTENT_LABEL = "local-cloud.content-sha256"
 CONTEXT_DIRECTORY = Path(__file__).resolve().parent
 _CONTEXT_FILES = ("Dockerfile", "runtime_api.py", "node_runtime.js", "node/package.json", "node/package-lock.json")
+
+
+def host_entries(addresses: Mapping[str, str]) -> tuple[str, ...]:
+    """`ADDRESS=HOST` for each registry host, as the runtime adds them to the container's /etc/hosts."""
+    return tuple(f"{address}={host}" for host, address in sorted(addresses.items()))
 
 
 def lambda_image_content(base_image: str, ca_certificate: Path, hosts: tuple[str, ...], node: Path) -> str:
@@ -40,12 +46,12 @@ def _image_label(reference: str, label: str) -> str | None:
     return inspected.stdout.strip()
 
 
-def ensure_lambda_image(base_image: str, ca_certificate: Path, hosts: tuple[str, ...], node: Path) -> bool:
-    """Build the Lambda runtime image unless it is up to date; True if built now.
-
-    The name stays the same (moto is started with it); the content label tells whether it is current.
+def ensure_lambda_image(base_image: str, ca_certificate: Path, addresses: Mapping[str, str], node: Path) -> bool:
+    """Build the Lambda runtime image, knowing every registry host at its address, unless it is up to date;
+    True if built now. The name stays the same (moto is started with it); a content label tells if current.
     `node` is the Node.js binary the image runs `nodejs*` functions with.
     """
+    hosts = host_entries(addresses)
     content = lambda_image_content(base_image, ca_certificate, hosts, node)
     if _image_label(LAMBDA_IMAGE, CONTENT_LABEL) == content:
         return False

@@ -109,17 +109,20 @@ def _handler_class(invocation: Invocation) -> type[BaseHTTPRequestHandler]:
     return RuntimeApiHandler
 
 
-def add_host_entries(names: list[str], hosts_file: Path = HOSTS_FILE) -> None:
-    """Point `names` at loopback inside the container.
+def add_host_entries(entries: list[str], hosts_file: Path = HOSTS_FILE) -> None:
+    """Map host names to loopback addresses inside the container: `ADDRESS=NAME`, or `NAME` for 127.0.0.1.
 
     With host networking docker writes a fresh /etc/hosts, without the host's own lines, yet the function
-    must reach the services on the host's loopback by their names (moto, and the registry posing as ECR).
+    must reach the services on the host's loopback by their names (moto, and every account's registry host
+    posing as ECR, each on its own address, so a function of one account can pull from another's).
     """
-    present = hosts_file.read_text() if hosts_file.exists() else ""
-    missing = [name for name in names if name and f" {name}" not in present]
+    present = hosts_file.read_text().splitlines() if hosts_file.exists() else []
+    named = {name for line in present for name in line.split()[1:]}
+    wanted = [entry.split("=", 1) if "=" in entry else ["127.0.0.1", entry] for entry in entries if entry]
+    missing = [(address, name) for address, name in wanted if name not in named]
     if missing:
         with hosts_file.open("a") as hosts:
-            hosts.write("".join(f"127.0.0.1 {name}\n" for name in missing))
+            hosts.write("".join(f"{address} {name}\n" for address, name in missing))
 
 
 def invoke(bootstrap: list[str], event: bytes, timeout_seconds: float, user: int | None = None) -> tuple[bytes, bool]:

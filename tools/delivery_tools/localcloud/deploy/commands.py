@@ -103,10 +103,17 @@ def deploy(
             raise ToolError(_failed_deploy(error, cloud, cdk, settings, targets, since_ms)) from None
     verified = []
     with steps.step("Verify the repositories and the images (read back per account, through each registry host)"):
-        for expectation in expected(targets, cdk.cdk_out):
-            environment = expectation.settings
+        for expectation in expected(settings, targets, cdk.cdk_out):
+            environment, source = expectation.settings, expectation.source
+            source_digest = (
+                cloud.registry(source.registry_host).manifest_digest(source.repository_name, expectation.tag)
+                if source
+                else None
+            )
             registry_client = cloud.registry(environment.registry_host)
-            verified.append(verify_deploy(registry_client, cloud.endpoint_url, expectation, cdk.cdk_out, since_ms))
+            verified.append(
+                verify_deploy(registry_client, cloud.endpoint_url, expectation, cdk.cdk_out, since_ms, source_digest)
+            )
             for check in verified[-1].checks:
                 steps.note(f"ok  {environment.name} ({environment.account}): {check.name}: {check.detail}")
     first, host = verified[0], targets.home.registry_host

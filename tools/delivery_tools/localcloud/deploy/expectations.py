@@ -16,12 +16,14 @@ from delivery_tools.localcloud.settings import LocalSettings
 
 
 class Expected(NamedTuple):
-    """One local environment's settings, the image asset the CDK built, and the tag the deploy must land."""
+    """One local environment's settings, the tag the deploy must land, and where its image comes from:
+    the image asset the CDK built for it (the start of a promotion chain), or the environment it promotes from.
+    """
 
     settings: EnvironmentSettings
-    asset_repository: str
-    asset_tag: str
     tag: str
+    asset: tuple[str, str] | None
+    source: EnvironmentSettings | None
 
 
 def image_asset(cloud_assembly: Path, stage: str) -> tuple[str, str]:
@@ -37,14 +39,23 @@ def image_asset(cloud_assembly: Path, stage: str) -> tuple[str, str]:
     return found[0]
 
 
-def expected(settings: LocalSettings, cloud_assembly: Path) -> list[Expected]:
-    """What every local environment should hold after the deploy, in cdk.json order."""
+def expected(settings: LocalSettings, targets: LocalSettings, cloud_assembly: Path) -> list[Expected]:
+    """What every environment of `targets` should hold after the deploy, in cdk.json order; `settings` holds
+    every local environment, so a promoted one finds the environment its chain starts from."""
     # Imported here: the app's construct package loads the CDK library, which starts a Node.js process;
     # commands that never need a tag (down, diff, a configuration error) stay fast and quiet.
     from ml_constructs.image_tag import deploy_tag
 
+    by_name = {environment.name: environment for environment in settings.environments}
     found = []
-    for environment in settings.environments:
-        repository, asset_tag = image_asset(cloud_assembly, environment.name)
-        found.append(Expected(environment, repository, asset_tag, deploy_tag(settings.model_version, asset_tag)))
+    for environment in targets.environments:
+        builder = environment
+        while builder.promote_from:
+            builder = by_name[builder.promote_from]
+        repository, asset_tag = image_asset(cloud_assembly, builder.name)
+        tag = deploy_tag(settings.model_version, asset_tag)
+        if environment.promote_from:
+            found.append(Expected(environment, tag, None, by_name[environment.promote_from]))
+        else:
+            found.append(Expected(environment, tag, (repository, asset_tag), None))
     return found

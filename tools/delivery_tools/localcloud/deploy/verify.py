@@ -222,7 +222,12 @@ class VerifiedImage:
 
 
 def verify_deploy(
-    registry: RegistryClient, endpoint_url: str, expected: Expected, cloud_assembly: Path, since_ms: int
+    registry: RegistryClient,
+    endpoint_url: str,
+    expected: Expected,
+    cloud_assembly: Path,
+    since_ms: int,
+    source_digest: str | None = None,
 ) -> VerifiedImage:
     """Compare everything one stage deployed with what was expected; raise on any mismatch.
 
@@ -241,7 +246,11 @@ def verify_deploy(
             f"log:\n{copy_log_since(*where, log_group, since_ms)}"
         )
     image_uri = f"{repository_uri}@{digest}"
-    asset_digest = registry.manifest_digest(expected.asset_repository, expected.asset_tag)
+    if expected.asset is not None:
+        origin = _check("image digest = built asset's digest", digest, registry.manifest_digest(*expected.asset))
+    else:
+        source = expected.source.name if expected.source else "its source"
+        origin = _check(f"image digest = the digest {source} runs (promoted, not rebuilt)", digest, source_digest)
     ssm = account_client("ssm", *where)
     published_uri = ssm.get_parameter(Name=settings.ssm_image_uri_parameter)["Parameter"]["Value"]
     published_tag = ssm.get_parameter(Name=settings.ssm_image_tag_parameter)["Parameter"]["Value"]
@@ -257,7 +266,7 @@ def verify_deploy(
             registry.manifest_digest(settings.repository_name, incoming_tag(expected.tag)),
             digest,
         ),
-        _check("image digest = built asset's digest", digest, asset_digest),
+        origin,
         *checks,
     ]
     failed = [check for check in checks if not check.ok]

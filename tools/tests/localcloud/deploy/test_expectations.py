@@ -19,16 +19,23 @@ def write_assets(assembly: Path, stage: str, images: dict[str, object]) -> None:
     (directory / f"{stage}ModelImage.assets.json").write_text(json.dumps({"dockerImages": images, "files": {}}))
 
 
-def test_the_expected_tag_is_version_and_asset_hash_prefix(project_root: Path, tmp_path: Path) -> None:
+def test_every_environment_of_a_chain_expects_the_builds_tag_and_knows_its_source(
+    project_root: Path, tmp_path: Path
+) -> None:
     asset_hash = "58fccef7d262c9c4756a1cd6074755d9905b9514887853fe4312dcf94792b115"
     destination = {"repositoryName": "cdk-assets", "imageTag": asset_hash}
-    settings = load_local_settings(project_root)
+    settings = dataclasses.replace(load_local_settings(project_root), model_version="2.0.0")
     for environment in settings.environments:
-        write_assets(tmp_path, environment.name, {asset_hash: {"destinations": {"d": destination}}})
-    found = expected(dataclasses.replace(settings, model_version="2.0.0"), tmp_path)
-    assert [(item.settings.name, item.asset_tag, item.tag) for item in found] == [
-        (environment.name, asset_hash, "2.0.0-58fccef7d262") for environment in settings.environments
+        images = {} if environment.promote_from else {asset_hash: {"destinations": {"d": destination}}}
+        write_assets(tmp_path, environment.name, images)
+    found = expected(settings, settings, tmp_path)
+    assert [(item.settings.name, item.asset, item.source and item.source.name, item.tag) for item in found] == [
+        ("local", ("cdk-assets", asset_hash), None, "2.0.0-58fccef7d262"),
+        ("local-staging", None, "local", "2.0.0-58fccef7d262"),
+        ("local-prod", None, "local-staging", "2.0.0-58fccef7d262"),
     ]
+    (only_prod,) = expected(settings, settings.only("local-prod"), tmp_path)
+    assert only_prod.tag == "2.0.0-58fccef7d262", "a promoted environment deployed alone follows its chain"
 
 
 def test_an_assembly_without_exactly_one_image_is_an_error(tmp_path: Path) -> None:

@@ -26,7 +26,9 @@ def test_every_environment_of_a_chain_expects_the_builds_tag_and_knows_its_sourc
     destination = {"repositoryName": "cdk-assets", "imageTag": asset_hash}
     settings = dataclasses.replace(load_local_settings(project_root), model_version="2.0.0")
     for environment in settings.environments:
-        images = {} if environment.promote_from else {asset_hash: {"destinations": {"d": destination}}}
+        images: dict[str, object] = (
+            {} if environment.promote_from else {asset_hash: {"destinations": {"d": destination}}}
+        )
         write_assets(tmp_path, environment.name, images)
     found = expected(settings, settings, tmp_path)
     assert [(item.settings.name, item.asset, item.source and item.source.name, item.tag) for item in found] == [

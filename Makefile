@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 export CDK_DISABLE_VERSION_CHECK := 1
 
 .PHONY: help setup synth diff deploy rollback test unit lint typecheck serve train \
-        deploy-local diff-local destroy-local local-down pr-review bench
+        deploy-local diff-local destroy-local local-down pr-review bench bench-serving
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -86,3 +86,6 @@ pr-review: setup ## Markdown review of stack changes against BASE (no AWS creden
 
 bench: setup ## Run every benchmark and print the numbers for BENCHMARKS.md
 	$(VENV)/bin/delivery-bench
+
+bench-serving: setup ## Our model server against gunicorn+Flask, MLServer and KServe (needs wrk: apt-get install wrk)
+	$(VENV)/bin/delivery-bench serving

@@ -1,13 +1,21 @@
-"""Serving benchmark: our model server against the naive Flask + scikit-learn baseline, in one run, with wrk.
+"""Serving benchmark: our model server against what users run to serve such a model, in one run, with wrk.
 
-Measures, for both servers on this machine: /invocations with one row at 1 and 16 connections (req/s,
-p50, p99, errors) and 1000-row batches (rows/s), each the median of several rounds; cold start (process
-start -> first 200 on /ping); and, when a docker engine answers, container cold start and image size with
-both images built from the same base image.
+    delivery-bench serving [--duration 8] [--rounds 3] [--cold-starts 5] [--servers ...] [--no-images]
 
-    delivery-bench serving [--duration 8] [--rounds 3] [--base-image IMAGE] [--no-images]
+Servers (`servers.py`): ours, gunicorn -w 2 + Flask + scikit-learn, MLServer with its scikit-learn runtime,
+and KServe's model server with a custom ONNX Runtime `Model`; each in its own virtual environment under
+`.venv-bench/` made from its pinned requirements file, each with 2 workers, all on 127.0.0.1. The same
+model everywhere: the ONNX file of `model_image/model/`, and for the scikit-learn servers the pipeline the
+project's training code fits, written with joblib.
 
-Scenarios alternate between the two servers so that drift in machine load hits both alike.
+Before anything is timed, every server must give known iris rows their known class in every scenario it
+takes part in; one wrong answer stops the benchmark. Then, at 16 connections: `GET /ping` (ours: the HTTP
+floor), V2 infer with 1 row and with 100 rows (servers that speak the Open Inference Protocol),
+`/invocations` with 1 row and with 100 rows (servers that speak SageMaker's contract). Rounds alternate the
+servers so that drift in machine load hits all alike; the table shows per-metric medians over the rounds and
+each server's req/s as a ratio to ours. Also measured: cold start (process start -> first 200 on the
+readiness path) and, when a docker engine answers, image size and container cold start of our image against
+the gunicorn + Flask + scikit-learn image built from the same base. Results: `benchmarks/results/serving.json`.
 """
 
 from __future__ import annotations
@@ -15,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pickle
 import platform
 import re
 import shutil
@@ -24,238 +31,217 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
+
+from delivery_tools.benchmarks import answers, wrk
+from delivery_tools.benchmarks.servers import (
+    MODEL_IMAGE_DIR,
+    OURS,
+    PEERS_DIR,
+    REPO,
+    SERVERS,
+    WORKERS,
+    Models,
+    Server,
+    running,
+)
+from delivery_tools.benchmarks.venvs import ensure_venv
 from delivery_tools.common.base_images import LOCAL_PYTHON_BASE_IMAGE, default_base_image
 from delivery_tools.common.docker import engine_answers, image_exists
+from delivery_tools.common.errors import ToolError
 from delivery_tools.common.http import free_port, wait_for_ping
-from delivery_tools.common.project import find_project_root, load_module
+from delivery_tools.common.project import load_module
 
-REPO = find_project_root()
-MODEL_IMAGE_DIR = REPO / "model_image"
 TRAINING_SCRIPT = MODEL_IMAGE_DIR / "training" / "train.py"
-BASELINE_DIR = Path(__file__).resolve().parent / "baseline_server"
 RESULTS_FILE = REPO / "benchmarks" / "results" / "serving.json"
-IRIS_ROWS = [[5.1, 3.5, 1.4, 0.2], [6.9, 3.1, 5.4, 2.1], [5.9, 3.0, 4.2, 1.5], [4.6, 3.4, 1.4, 0.3]]
-BATCH_ROWS = 1000
-WRK_SCRIPT = """
-local body_file = io.open(os.getenv("WRK_BODY_FILE"), "rb")
-wrk.method = "POST"
-wrk.body = body_file:read("*a")
-body_file:close()
-wrk.headers["Content-Type"] = "application/json"
-
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_JSON {"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,' ..
-    '"timeout":%d,"p50_us":%d,"p99_us":%d,"max_us":%d}\\n',
-    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(99), latency.max))
-end
-"""
+VENV_ROOT = REPO / ".venv-bench"
+CONNECTIONS = 16
+BATCH_ROWS = 100
+WARM_UP_S = 2
 
 
 @dataclass(frozen=True)
-class LoadResult:
-    """One wrk run against one server."""
-
-    server: str
-    scenario: str
-    rows_per_request: int
-    connections: int
-    requests_per_s: float
-    rows_per_s: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
-
-
-@dataclass(frozen=True)
-class ServerUnderTest:
-    """How to start a server process and what to call it in the report."""
-
+class Scenario:
     name: str
-    command: list[str]
-    cwd: Path
-    env: dict[str, str]
+    protocol: str  # ping, v2 or sagemaker (answers.PATHS)
+    rows: int
 
 
-@contextmanager
-def running(server: ServerUnderTest, port: int, log_file: Path) -> Iterator[float]:
-    """Start ``server`` on ``port``; yield its cold-start seconds; stop it with SIGTERM."""
-    with log_file.open("ab") as log:
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            server.command, cwd=server.cwd, env={**os.environ, **server.env, "PORT": str(port)}, stdout=log, stderr=log
+SCENARIOS = (
+    Scenario("GET /ping", "ping", 0),
+    Scenario("V2 infer, 1 row", "v2", 1),
+    Scenario("/invocations, 1 row", "sagemaker", 1),
+    Scenario(f"V2 infer, {BATCH_ROWS} rows", "v2", BATCH_ROWS),
+    Scenario(f"/invocations, {BATCH_ROWS} rows", "sagemaker", BATCH_ROWS),
+)
+
+
+def ratios_to_ours(results: list[wrk.LoadResult], ours: str) -> dict[tuple[str, str], float | None]:
+    """Each result's req/s divided by ours in the same scenario (ours: 1.0); None where ours has no result."""
+    ours_by_scenario = {r.scenario: r.requests_per_s for r in results if r.server == ours}
+    return {
+        (r.server, r.scenario): (
+            round(r.requests_per_s / ours_by_scenario[r.scenario], 3) if ours_by_scenario.get(r.scenario) else None
         )
-        try:
-            wait_for_ping(f"http://127.0.0.1:{port}", 60, alive=lambda: process.poll() is None, poll_seconds=0.005)
-            yield time.perf_counter() - started
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        for r in results
+    }
 
 
-def run_wrk(url: str, body_file: Path, script: Path, connections: int, duration_s: int) -> dict[str, int]:
-    """One wrk run (single thread, so the load generator takes as little CPU from the servers as possible)."""
-    completed = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{duration_s}s", "--latency", "-s", str(script), url],
-        env={**os.environ, "WRK_BODY_FILE": str(body_file)},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    match = re.search(r"^WRK_JSON (\{.*\})$", completed.stdout, re.MULTILINE)
-    if match is None:
-        raise RuntimeError(f"wrk printed no summary:\n{completed.stdout}\n{completed.stderr}")
-    summary: dict[str, int] = json.loads(match.group(1))
-    return summary
-
-
-def load_result(server: str, scenario: str, rows: int, connections: int, summary: dict[str, int]) -> LoadResult:
-    seconds = summary["duration_us"] / 1e6
-    errors = sum(summary[key] for key in ("connect", "read", "write", "status", "timeout"))
-    return LoadResult(
-        server=server,
-        scenario=scenario,
-        rows_per_request=rows,
-        connections=connections,
-        requests_per_s=round(summary["requests"] / seconds, 1),
-        rows_per_s=round(summary["requests"] * rows / seconds, 1),
-        p50_ms=round(summary["p50_us"] / 1000, 3),
-        p99_ms=round(summary["p99_us"] / 1000, 3),
-        errors=errors,
-    )
-
-
-def write_bodies(directory: Path) -> dict[int, Path]:
-    """Request bodies: one row, and a batch of 1000 rows cycling through real iris rows."""
-    bodies = {}
-    for rows in (1, BATCH_ROWS):
-        path = directory / f"body-{rows}.json"
-        path.write_text(json.dumps({"instances": [IRIS_ROWS[i % len(IRIS_ROWS)] for i in range(rows)]}))
-        bodies[rows] = path
-    return bodies
-
-
-def pickle_baseline_model(path: Path) -> None:
-    """The same trained pipeline the ONNX artifact comes from, pickled the way the seed image ships it."""
-    training = load_module(TRAINING_SCRIPT, "model_training")
-    with path.open("wb") as model_file:
-        pickle.dump(training.fit_pipeline(training.load_dataset()), model_file)
-
-
-def servers(model_pickle: Path) -> tuple[ServerUnderTest, ServerUnderTest]:
-    python = sys.executable
-    baseline = ServerUnderTest(
-        name="baseline (Flask + scikit-learn)",
-        command=[python, str(BASELINE_DIR / "app.py")],
-        cwd=BASELINE_DIR,
-        env={"BASELINE_MODEL": str(model_pickle)},
-    )
-    ours = ServerUnderTest(
-        name="model_server (ONNX)",
-        command=[python, "-m", "model_server", "serve"],
-        cwd=MODEL_IMAGE_DIR,
-        env={"HOST": "127.0.0.1", "LOG_LEVEL": "info"},
-    )
-    return baseline, ours
-
-
-def median_result(rounds: list[LoadResult]) -> LoadResult:
-    """Per-metric median over rounds (errors summed): one unlucky scheduling burst does not decide a number."""
-    first = rounds[0]
-    return LoadResult(
-        server=first.server,
-        scenario=first.scenario,
-        rows_per_request=first.rows_per_request,
-        connections=first.connections,
-        requests_per_s=statistics.median(r.requests_per_s for r in rounds),
-        rows_per_s=statistics.median(r.rows_per_s for r in rounds),
-        p50_ms=statistics.median(r.p50_ms for r in rounds),
-        p99_ms=statistics.median(r.p99_ms for r in rounds),
-        errors=sum(r.errors for r in rounds),
-    )
-
-
-def process_benchmarks(
-    work: Path, duration_s: int, rounds: int, cold_starts: int
-) -> tuple[list[LoadResult], list[LoadResult], dict[str, Any]]:
-    """Load and cold-start measurements of both servers as local supervisor."""
-    model_pickle = work / "model.pkl"
-    pickle_baseline_model(model_pickle)
-    script = work / "post.lua"
-    script.write_text(WRK_SCRIPT)
-    bodies = write_bodies(work)
-    pair = servers(model_pickle)
-
-    cold: dict[str, Any] = {}
-    for server in pair:
-        samples = []
-        for _ in range(cold_starts):
-            with running(server, free_port(), work / "cold.log") as seconds:
-                samples.append(seconds)
-        cold[server.name] = {
-            "median_s": round(statistics.median(samples), 3),
-            "samples_s": [round(s, 3) for s in samples],
-        }
-
-    scenarios = [("1 row, c=1", 1, 1), ("1 row, c=16", 1, 16), (f"{BATCH_ROWS} rows, c=4", BATCH_ROWS, 4)]
-    every_round: list[LoadResult] = []
-    ports = {server.name: free_port() for server in pair}
-    with (
-        running(pair[0], ports[pair[0].name], work / "baseline.log"),
-        running(pair[1], ports[pair[1].name], work / "ours.log"),
-    ):
-        for server in pair:  # warm-up: first requests, lazy imports, connection set-up
-            run_wrk(f"http://127.0.0.1:{ports[server.name]}/invocations", bodies[1], script, 4, 2)
-        for _ in range(rounds):
-            for scenario, rows, connections in scenarios:
-                for server in pair:
-                    url = f"http://127.0.0.1:{ports[server.name]}/invocations"
-                    summary = run_wrk(url, bodies[rows], script, connections, duration_s)
-                    every_round.append(load_result(server.name, scenario, rows, connections, summary))
-                    print(json.dumps(asdict(every_round[-1])), flush=True)
-    medians = [
-        median_result([r for r in every_round if (r.server, r.scenario) == (server.name, scenario)])
-        for scenario, _, _ in scenarios
-        for server in pair
+def table(results: list[wrk.LoadResult], ratios: dict[tuple[str, str], float | None], labels: dict[str, str]) -> str:
+    """The Markdown table of the load medians."""
+    lines = [
+        f"| scenario (c={CONNECTIONS}) | server | req/s | p50 ms | p99 ms | errors | req/s ÷ ours |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    return medians, every_round, cold
+    for r in results:
+        ratio = ratios[(r.server, r.scenario)]
+        lines.append(
+            f"| {r.scenario} | {labels[r.server]} | {r.requests_per_s:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | "
+            f"{r.errors} | {'n/a' if ratio is None else f'{ratio:.2f}'} |"
+        )
+    return "\n".join(lines)
+
+
+def cold_start_table(cold: dict[str, Any], images: dict[str, Any] | None, labels: dict[str, str]) -> str:
+    lines = ["| cold start (start -> first 200 on readiness) | median s | samples s |", "| --- | ---: | --- |"]
+    lines += [f"| process: {labels[key]} | {v['median_s']:.3f} | {v['samples_s']} |" for key, v in cold.items()]
+    if images is not None:
+        lines += [
+            f"| container: {labels[key]} | {v['median_s']:.3f} | {v['samples_s']} |"
+            for key, v in images["cold_start"].items()
+        ]
+        lines += [
+            "",
+            f"Image size (base `{images['base_image']}`, {images['base_mb']} MB): "
+            + ", ".join(f"{labels[key]} {mb} MB" for key, mb in images["size_mb"].items())
+            + f"; ours ÷ gunicorn_flask {images['size_ratio']}",
+        ]
+    return "\n".join(lines)
+
+
+def scenarios_of(server: Server) -> list[Scenario]:
+    """The scenarios `server` takes part in: `GET /ping` is ours alone, the floor of the HTTP stack."""
+    return [s for s in SCENARIOS if s.protocol in server.protocols and (s.protocol != "ping" or server is OURS)]
+
+
+def train_sklearn_model(path: Path) -> None:
+    """The pipeline the ONNX file is exported from, fitted by the project's training code, saved with joblib."""
+    import joblib  # the training requirements (model_image/requirements-train.txt) are in the dev venv
+
+    training = load_module(TRAINING_SCRIPT, "model_training")
+    joblib.dump(training.fit_pipeline(training.load_dataset()), path)
+
+
+def check_server(server: Server, base_url: str, bodies: dict[tuple[str, int], Path]) -> list[str]:
+    """Ask `server` every scenario's body once; WrongAnswerError unless each known row gets its known class."""
+    checked = []
+    for scenario in scenarios_of(server):
+        url = base_url + answers.PATHS[scenario.protocol]
+        if scenario.protocol == "ping":
+            response = requests.get(url, timeout=30)
+        else:
+            body = bodies[(scenario.protocol, scenario.rows)].read_bytes()
+            response = requests.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=30)
+        if response.status_code != requests.codes.ok:
+            raise answers.WrongAnswerError(
+                f"{server.label} answered {scenario.name} with {response.status_code}: {response.text[:300]}"
+            )
+        if scenario.protocol != "ping":
+            answers.check_answer(server.label, scenario.protocol, scenario.rows, response.json())
+        checked.append(scenario.name)
+    return checked
+
+
+def median_and_samples(samples: list[float]) -> dict[str, Any]:
+    """A cold-start record: the median and every sample, in seconds to the millisecond."""
+    return {"median_s": round(statistics.median(samples), 3), "samples_s": [round(s, 3) for s in samples]}
+
+
+def cold_starts(
+    chosen: list[Server], pythons: dict[str, Path], models: Models, work: Path, runs: int
+) -> dict[str, Any]:
+    cold: dict[str, Any] = {}
+    for server in chosen:
+        samples = []
+        for _ in range(runs):
+            with running(server, pythons[server.key], models, work, work / f"{server.key}-cold.log") as (_, seconds):
+                samples.append(seconds)
+        cold[server.key] = median_and_samples(samples)
+        print(f"cold start {server.key}: {cold[server.key]}", flush=True)
+    return cold
+
+
+def load_benchmarks(
+    chosen: list[Server], pythons: dict[str, Path], models: Models, work: Path, duration_s: int, rounds: int
+) -> tuple[list[wrk.LoadResult], list[wrk.LoadResult], dict[str, list[str]]]:
+    """Correctness first, then the timed rounds, with every chosen server running."""
+    script = work / "load.lua"
+    script.write_text(wrk.SCRIPT, encoding="utf-8")
+    bodies = {
+        (s.protocol, s.rows): answers.write_body(work, s.protocol, s.rows) for s in SCENARIOS if s.protocol != "ping"
+    }
+    every_round: list[wrk.LoadResult] = []
+    checked: dict[str, list[str]] = {}
+    with ExitStack() as stack:  # every chosen server running at once; all stopped on leaving, also after an error
+        urls = {
+            s.key: stack.enter_context(running(s, pythons[s.key], models, work, work / f"{s.key}.log"))[0]
+            for s in chosen
+        }
+        for server in chosen:
+            checked[server.key] = check_server(server, urls[server.key], bodies)
+            print(f"answers of {server.key} are right: {', '.join(checked[server.key])}", flush=True)
+
+        def one_run(server: Server, scenario: Scenario, seconds: int) -> dict[str, int]:
+            body = None if scenario.protocol == "ping" else bodies[(scenario.protocol, scenario.rows)]
+            url = urls[server.key] + answers.PATHS[scenario.protocol]
+            return wrk.run_wrk(url, body, script, CONNECTIONS, seconds)
+
+        for server in chosen:  # warm-up: first requests, lazy imports, connection set-up
+            one_run(server, scenarios_of(server)[0], WARM_UP_S)
+        for _ in range(rounds):
+            for scenario in SCENARIOS:
+                for server in (s for s in chosen if scenario in scenarios_of(s)):
+                    summary = one_run(server, scenario, duration_s)
+                    result = wrk.load_result(server.key, scenario.name, scenario.rows, CONNECTIONS, summary)
+                    every_round.append(result)
+                    print(json.dumps(asdict(result)), flush=True)
+    medians = [
+        wrk.median_result([r for r in every_round if (r.server, r.scenario) == (server.key, scenario.name)])
+        for scenario in SCENARIOS
+        for server in chosen
+        if scenario in scenarios_of(server)
+    ]
+    return medians, every_round, checked
 
 
 def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=check)
 
 
-def build_images(work: Path, base_image: str) -> dict[str, str]:
-    """Build our image and the naive one from the same base; return their tags."""
-    tags = {"ours": "local/model-server:bench", "naive": "local/model-server-naive:bench"}
-    naive_context = work / "naive-context"
-    naive_context.mkdir()
-    for name in ("Dockerfile", "requirements.txt", "app.py"):
-        shutil.copy(BASELINE_DIR / name, naive_context / name)
-    shutil.copy(work / "model.pkl", naive_context / "model.pkl")
-    for key, context in (("ours", MODEL_IMAGE_DIR), ("naive", naive_context)):
+def build_images(models: Models, work: Path, base_image: str) -> dict[str, str]:
+    """Our image and the gunicorn + Flask + scikit-learn image, from the same base; their tags."""
+    tags = {OURS.key: "local/model-server:bench", "gunicorn_flask": "local/gunicorn-flask-sklearn:bench"}
+    peer_context = work / "gunicorn-flask-context"
+    peer_context.mkdir()
+    for name in ("Dockerfile", "requirements.txt", "flask_app.py"):
+        shutil.copy(PEERS_DIR / "gunicorn_flask" / name, peer_context / name)
+    shutil.copy(models.sklearn_file, peer_context / "model.joblib")
+    for key, context in ((OURS.key, MODEL_IMAGE_DIR), ("gunicorn_flask", peer_context)):
         built = docker(
             "build", "-q", "--build-arg", f"BASE_IMAGE={base_image}", "-t", tags[key], str(context), check=False
         )
         if built.returncode != 0:
-            raise RuntimeError(f"docker build of {tags[key]} failed:\n{built.stdout}{built.stderr}")
+            raise ToolError(f"docker build of {tags[key]} failed:\n{built.stdout}{built.stderr}")
     return tags
 
 
 def container_cold_start(image: str, runs: int) -> dict[str, Any]:
-    """``docker run`` -> first 200 on ``/ping`` through the published port."""
+    """`docker run` -> first 200 on `/ping` through the published loopback port."""
     samples = []
     for _ in range(runs):
         port = free_port()
@@ -266,19 +252,18 @@ def container_cold_start(image: str, runs: int) -> dict[str, Any]:
             samples.append(time.perf_counter() - started)
         finally:
             docker("rm", "-f", container, check=False)
-    return {"median_s": round(statistics.median(samples), 3), "samples_s": [round(s, 3) for s in samples]}
+    return median_and_samples(samples)
 
 
-def image_benchmarks(work: Path, base_image: str, runs: int) -> dict[str, Any]:
-    tags = build_images(work, base_image)
+def image_benchmarks(models: Models, work: Path, base_image: str, runs: int) -> dict[str, Any]:
+    tags = build_images(models, work, base_image)
     size = {key: int(docker("image", "inspect", "--format", "{{.Size}}", tag).stdout) for key, tag in tags.items()}
     base_size = int(docker("image", "inspect", "--format", "{{.Size}}", base_image).stdout)
     return {
         "base_image": base_image,
         "base_mb": round(base_size / 1e6, 1),
-        "ours_mb": round(size["ours"] / 1e6, 1),
-        "naive_mb": round(size["naive"] / 1e6, 1),
-        "size_ratio": round(size["ours"] / size["naive"], 3),
+        "size_mb": {key: round(value / 1e6, 1) for key, value in size.items()},
+        "size_ratio": round(size[OURS.key] / size["gunicorn_flask"], 3),
         "cold_start": {key: container_cold_start(tag, runs) for key, tag in tags.items()},
     }
 
@@ -298,76 +283,60 @@ def machine() -> dict[str, Any]:
     }
 
 
-def ratios(results: list[LoadResult], cold: dict[str, Any], images: dict[str, Any] | None) -> dict[str, Any]:
-    """The numbers the issue sets goals for, next to the goals."""
-    by_key = {(r.server.startswith("model_server"), r.scenario): r for r in results}
-    ours_c16, base_c16 = by_key[(True, "1 row, c=16")], by_key[(False, "1 row, c=16")]
-    batch = by_key[(True, f"{BATCH_ROWS} rows, c=4")]
-    ours_cold = next(v for k, v in cold.items() if k.startswith("model_server"))["median_s"]
-    summary: dict[str, Any] = {
-        "c16_speedup": round(ours_c16.requests_per_s / base_c16.requests_per_s, 2),
-        "c16_p99_ms": ours_c16.p99_ms,
-        "ours_errors": sum(r.errors for r in results if r.server.startswith("model_server")),
-        "batch_rows_per_s": batch.rows_per_s,
-        "process_cold_start_s": ours_cold,
-    }
-    goals = {
-        "c16_speedup >= 3": summary["c16_speedup"] >= 3,
-        "c16_p99_ms <= 20": summary["c16_p99_ms"] <= 20,
-        "ours_errors == 0": summary["ours_errors"] == 0,
-        "batch_rows_per_s >= 200000": summary["batch_rows_per_s"] >= 200_000,
-        "process_cold_start_s <= 1.5": ours_cold <= 1.5,
-    }
-    if images is not None:
-        summary["container_cold_start_s"] = images["cold_start"]["ours"]["median_s"]
-        summary["image_size_ratio"] = images["size_ratio"]
-        goals["container_cold_start_s <= 1.5"] = summary["container_cold_start_s"] <= 1.5
-        goals["image_size_ratio <= 0.6"] = images["size_ratio"] <= 0.6
-    summary["goals_met"] = goals
-    return summary
-
-
-def markdown(results: list[LoadResult], cold: dict[str, Any], images: dict[str, Any] | None) -> str:
-    lines = [
-        "| scenario | server | req/s | rows/s | p50 ms | p99 ms | errors |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    lines += [
-        f"| {r.scenario} | {r.server} | {r.requests_per_s:,.0f} | {r.rows_per_s:,.0f} | {r.p50_ms:.2f} | "
-        f"{r.p99_ms:.2f} | {r.errors} |"
-        for r in results
-    ]
-    lines += ["", "| cold start (start -> first 200 on /ping) | median s | samples s |", "| --- | ---: | --- |"]
-    lines += [f"| process: {name} | {v['median_s']:.3f} | {v['samples_s']} |" for name, v in cold.items()]
-    if images is not None:
-        for key, value in images["cold_start"].items():
-            lines.append(f"| container: {key} image | {value['median_s']:.3f} | {value['samples_s']} |")
-        lines += [
-            "",
-            f"Image size (base `{images['base_image']}`, {images['base_mb']} MB): ours {images['ours_mb']} MB, "
-            f"naive {images['naive_mb']} MB, ratio {images['size_ratio']}",
-        ]
-    return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="delivery-bench serving", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run (default 8)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of every scenario; medians reported (default 3)")
     parser.add_argument("--cold-starts", type=int, default=5, help="process cold starts per server (default 5)")
+    parser.add_argument(
+        "--servers",
+        nargs="+",
+        choices=[s.key for s in SERVERS],
+        default=[s.key for s in SERVERS],
+        help="the servers to compare (default all; ours is always included)",
+    )
+    parser.add_argument("--venv-dir", type=Path, default=VENV_ROOT, help="where the servers' environments are kept")
     parser.add_argument(
         "--base-image", default=None, help=f"default {LOCAL_PYTHON_BASE_IMAGE} if present, else the Dockerfile's"
     )
     parser.add_argument("--no-images", action="store_true", help="skip docker image size and container cold start")
     args = parser.parse_args(argv)
+    if args.duration < 1 or args.rounds < 1 or args.cold_starts < 1:
+        parser.error("--duration, --rounds and --cold-starts must be at least 1")
+    return args
+
+
+def chosen_servers(keys: list[str]) -> list[Server]:
+    """The servers named, ours first and always (the ratios are to ours), in the order of SERVERS."""
+    return [s for s in SERVERS if s is OURS or s.key in keys]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     if shutil.which("wrk") is None:
-        print("wrk is not installed: `apt-get install wrk` (Debian package) and run again", file=sys.stderr)
+        print(wrk.INSTALL_HINT, file=sys.stderr)
+        return 1
+    try:
+        return _benchmark(args)
+    except ToolError as error:
+        print(f"serving benchmark failed: {error}", file=sys.stderr)
         return 1
 
+
+def _benchmark(args: argparse.Namespace) -> int:
+    chosen = chosen_servers(args.servers)
+    pythons = {
+        server.key: ensure_venv(args.venv_dir / server.key, server.requirements, server.package) for server in chosen
+    }
     started_on = machine()
     with tempfile.TemporaryDirectory(prefix="serving-bench-") as scratch:
         work = Path(scratch)
-        results, every_round, cold = process_benchmarks(work, args.duration, args.rounds, args.cold_starts)
+        models = Models(onnx_dir=MODEL_IMAGE_DIR / "model", sklearn_file=work / "model.joblib")
+        train_sklearn_model(models.sklearn_file)
+        results, every_round, checked = load_benchmarks(chosen, pythons, models, work, args.duration, args.rounds)
+        cold = cold_starts(chosen, pythons, models, work, args.cold_starts)
         images = None
         if args.no_images:
             print("image benchmarks skipped (--no-images)")
@@ -377,20 +346,28 @@ def main(argv: list[str] | None = None) -> int:
             base = args.base_image or (
                 LOCAL_PYTHON_BASE_IMAGE if image_exists(LOCAL_PYTHON_BASE_IMAGE) else default_base_image(REPO)
             )
-            images = image_benchmarks(work, base, runs=3)
+            images = image_benchmarks(models, work, base, runs=3)
 
+    ratios = ratios_to_ours(results, OURS.key)
+    labels = {s.key: s.label for s in SERVERS}
     report = {
         "machine": {**started_on, "load_average_1m_at_end": machine()["load_average_1m"]},
-        "load": [asdict(r) for r in results],
+        "servers": {
+            s.key: {"label": s.label, "requirements": str(s.requirements.relative_to(REPO)), "workers": WORKERS}
+            for s in chosen
+        },
+        "answers_checked": checked,
+        "load": [{**asdict(r), "ratio_to_ours": ratios[(r.server, r.scenario)]} for r in results],
         "load_rounds": [asdict(r) for r in every_round],
         "cold_start": cold,
         "images": images,
-        "summary": ratios(results, cold, images),
     }
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     RESULTS_FILE.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(markdown(results, cold, images))
-    print(json.dumps({"machine": report["machine"], "summary": report["summary"]}, indent=2))
+    print(table(results, ratios, labels))
+    print()
+    print(cold_start_table(cold, images, labels))
+    print(json.dumps({"machine": report["machine"]}, indent=2))
     print(f"full results: {RESULTS_FILE}")
     return 0
 

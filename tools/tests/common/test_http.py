@@ -45,3 +45,15 @@ def test_stops_at_once_when_the_server_exits_and_shows_its_output() -> None:
 def test_gives_up_after_the_timeout() -> None:
     with pytest.raises(ToolError, match="did not answer 200 within 1 s"):
         wait_for_ping(f"http://127.0.0.1:{free_port()}", 1)
+
+
+def test_waits_on_the_health_path_it_is_given() -> None:
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)])
+    try:
+        wait_for_ping(f"http://127.0.0.1:{port}", 30, alive=lambda: server.poll() is None)
+        with pytest.raises(ToolError, match=r"/v2/health/ready did not answer 200 within 1 s"):
+            wait_for_ping(f"http://127.0.0.1:{port}", 1, path="/v2/health/ready")
+    finally:
+        server.kill()
+        server.wait()

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from delivery_tools.common.errors import ToolError
-from delivery_tools.common.project import copy_project, find_project_root, set_model_version
+from delivery_tools.common.project import copy_project, find_project_root, load_module, set_model_version
 
 
 def test_copy_has_the_project_files_shared_installs_and_no_build_outputs(tmp_path: Path) -> None:
@@ -40,3 +40,12 @@ def test_the_project_root_is_the_nearest_directory_with_cdk_json(tmp_path: Path)
     assert find_project_root(tmp_path / "a" / "b") == tmp_path
     with pytest.raises(ToolError, match=r"no cdk\.json"):
         find_project_root(tmp_path.parent)
+
+
+def test_a_script_with_dataclasses_loads_as_a_module(tmp_path: Path) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(
+        "from __future__ import annotations\nfrom dataclasses import dataclass\n\n"
+        "@dataclass(frozen=True)\nclass Dataset:\n    rows: int\n"
+    )
+    assert load_module(script, "loaded_training_script").Dataset(rows=3).rows == 3

@@ -87,22 +87,16 @@ class ModelImageStack(Stack):
                 platform=ecr_assets.Platform.custom(settings.image_platform),
                 build_args={"BASE_IMAGE": settings.base_image} if settings.base_image else None,
             )
-        if isinstance(image_from, PromoteFrom):
-            source = image_from.source
-            return RepositoryImage(
-                self,
-                "PromotedFrom",
-                repository_name=source.repository_name,
-                account=source.account,
-                region=source.region,
-                image_tag=image_from.image_tag,
-            )
+        # A promotion reads the previous environment's repository; a rollback this environment's own.
+        construct_id, holder = (
+            ("PromotedFrom", image_from.source) if isinstance(image_from, PromoteFrom) else ("RolledBackTo", settings)
+        )
         return RepositoryImage(
             self,
-            "RolledBackTo",
-            repository_name=settings.repository_name,
-            account=settings.account,
-            region=settings.region,
+            construct_id,
+            repository_name=holder.repository_name,
+            account=holder.account,
+            region=holder.region,
             image_tag=image_from.image_tag,
         )
 

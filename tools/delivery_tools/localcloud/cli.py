@@ -66,8 +66,11 @@ def _deploy(steps: StepRunner, args: argparse.Namespace) -> None:
     project_root = _project()
     settings = load_local_settings(project_root)  # before anything on the machine changes
     settings.only(args.environment)  # an unknown name is refused before anything changes too
+    if args.rollback and not args.environment:
+        raise ToolError("--rollback needs the environment to roll back: local-cloud deploy ENV --rollback TAG")
     _install_deps(steps, args)
-    print_summary(commands.deploy(machine_state(), project_root, settings, steps, args.environment))
+    summary = commands.deploy(machine_state(), project_root, settings, steps, args.environment, args.rollback)
+    print_summary(summary)
 
 
 def _up(steps: StepRunner, _: argparse.Namespace) -> None:
@@ -116,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
         if name in ENVIRONMENT_COMMANDS:
             subparser.add_argument(
                 "environment", nargs="?", metavar="ENV", help="one local environment of cdk.json (default: all)"
+            )
+        if name == "deploy":
+            subparser.add_argument(
+                "--rollback",
+                metavar="TAG",
+                help="point ENV back at a release already in its repository (no build, no new bytes)",
             )
         if name == "destroy":
             subparser.add_argument(

@@ -74,3 +74,13 @@ def test_a_configuration_error_is_one_line_and_changes_nothing(
     assert "Traceback" not in result.stdout + result.stderr
     assert not home.exists(), "nothing may be started or recorded before the configuration is valid"
     assert Path("/etc/hosts").read_text() == hosts_before
+
+
+def test_a_rollback_without_its_environment_is_one_line_and_changes_nothing(project_root: Path, tmp_path: Path) -> None:
+    result = local_cloud("deploy", "--rollback", "1.0.0-0123456789ab", cwd=project_root, home=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "local-cloud deploy: error: --rollback needs the environment to roll back: "
+        "local-cloud deploy ENV --rollback TAG"
+    )
+    assert list(tmp_path.iterdir()) == [], "nothing was started or recorded"

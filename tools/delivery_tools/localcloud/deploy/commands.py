@@ -83,10 +83,16 @@ def _failed_deploy(
 
 
 def deploy(
-    state: LocalCloudState, project_root: Path, settings: LocalSettings, steps: StepRunner, only: str | None = None
+    state: LocalCloudState,
+    project_root: Path,
+    settings: LocalSettings,
+    steps: StepRunner,
+    only: str | None = None,
+    rollback: str | None = None,
 ) -> dict[str, Any]:
     """Bring the cloud up (for every local environment), then bootstrap, deploy, verify and smoke-test the
-    environment `only` or every local environment in cdk.json order; return the summary."""
+    environment `only` or every local environment in cdk.json order; return the summary. `rollback` (a tag,
+    with `only`) points that environment back at a release already in its repository, as `make rollback`."""
     started = time.monotonic()
     targets = settings.only(only)
     cloud = bring_up(state, settings, project_root, steps)
@@ -98,12 +104,13 @@ def deploy(
     with steps.step(f"cdk deploy {' '.join(patterns)}"):
         try:
             # Direct stack updates: moto's change sets lose outputs and parameters.
-            cdk.run(["deploy", *patterns, "--require-approval", "never", "--method", "direct"])
+            context = ["-c", f"rollback={only}={rollback}"] if rollback else []
+            cdk.run(["deploy", *patterns, *context, "--require-approval", "never", "--method", "direct"])
         except ToolError as error:
             raise ToolError(_failed_deploy(error, cloud, cdk, settings, targets, since_ms)) from None
     verified = []
     with steps.step("Verify the repositories and the images (read back per account, through each registry host)"):
-        for expectation in expected(settings, targets, cdk.cdk_out):
+        for expectation in expected(settings, targets, cdk.cdk_out, rollback):
             environment, source = expectation.settings, expectation.source
             source_digest = (
                 cloud.registry(source.registry_host).manifest_digest(source.repository_name, expectation.tag)

@@ -39,9 +39,12 @@ def image_asset(cloud_assembly: Path, stage: str) -> tuple[str, str]:
     return found[0]
 
 
-def expected(settings: LocalSettings, targets: LocalSettings, cloud_assembly: Path) -> list[Expected]:
+def expected(
+    settings: LocalSettings, targets: LocalSettings, cloud_assembly: Path, rollback: str | None = None
+) -> list[Expected]:
     """What every environment of `targets` should hold after the deploy, in cdk.json order; `settings` holds
-    every local environment, so a promoted one finds the environment its chain starts from."""
+    every local environment, so a promoted one finds the environment its chain starts from. With `rollback`
+    (a tag; `targets` is then one environment) the environment runs that release of its own repository."""
     # Imported here: the app's construct package loads the CDK library, which starts a Node.js process;
     # commands that never need a tag (down, diff, a configuration error) stay fast and quiet.
     from ml_constructs.image_tag import deploy_tag
@@ -49,6 +52,9 @@ def expected(settings: LocalSettings, targets: LocalSettings, cloud_assembly: Pa
     by_name = {environment.name: environment for environment in settings.environments}
     found = []
     for environment in targets.environments:
+        if rollback:
+            found.append(Expected(environment, rollback, None, environment))
+            continue
         builder = environment
         while builder.promote_from:
             builder = by_name[builder.promote_from]

@@ -44,3 +44,11 @@ def test_an_assembly_without_exactly_one_image_is_an_error(tmp_path: Path) -> No
     write_assets(tmp_path, "stage-a", {})
     with pytest.raises(ToolError, match="found 0"):
         image_asset(tmp_path, "stage-a")
+
+
+def test_a_rollback_expects_the_given_release_of_the_environments_own_repository(
+    project_root: Path, tmp_path: Path
+) -> None:
+    settings = load_local_settings(project_root)
+    (found,) = expected(settings, settings.only("local-prod"), tmp_path, rollback="1.0.0-0123456789ab")
+    assert (found.tag, found.asset, found.source) == ("1.0.0-0123456789ab", None, found.settings)

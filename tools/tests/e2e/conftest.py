@@ -26,7 +26,7 @@ from delivery_tools.common.project import copy_project
 from delivery_tools.localcloud.deploy.verify import copy_function_log_group, log_streams, stage_stacks
 from delivery_tools.localcloud.host_changes import records
 from delivery_tools.localcloud.host_changes.records import OWNER_VARIABLE
-from delivery_tools.localcloud.services import moto, registry
+from delivery_tools.localcloud.services import cfn_responses, moto, registry
 from delivery_tools.localcloud.services.cloud import PROCESS, is_up
 from delivery_tools.localcloud.services.ecr_hosts import PORT, registry_addresses
 from delivery_tools.localcloud.services.registry import RegistryClient
@@ -108,9 +108,11 @@ class Checkout:
         return len(log_streams(moto.ENDPOINT_URL, home.region, home.account, group))
 
     def nothing_listens(self) -> bool:
-        """True when neither moto nor the ECR proxy listens (on any address this checkout's hosts would get)."""
+        """True when neither moto, the ECR proxy (on any address this checkout's hosts would get) nor the
+        CloudFormation response front listens."""
         addresses = [(address, PORT) for address in registry_addresses(self.settings.registry_hosts).values()]
-        return not any(port_open(address) for address in [("127.0.0.1", moto.PORT), *addresses])
+        front = (cfn_responses.ADDRESS, cfn_responses.PORT)
+        return not any(port_open(address) for address in [("127.0.0.1", moto.PORT), front, *addresses])
 
     def registry_of(self, environment: EnvironmentSettings) -> RegistryClient:
         """The registry host of `environment`'s account, through the ECR proxy."""

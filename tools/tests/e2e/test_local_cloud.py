@@ -17,6 +17,7 @@ from delivery_tools.localcloud.accounts import account_client
 from delivery_tools.localcloud.host_changes import docker_trust, hosts, records
 from delivery_tools.localcloud.services import moto
 from delivery_tools.localcloud.services.state import machine_state
+from ml_constructs.image_tag import incoming_tag
 
 pytestmark = pytest.mark.e2e
 
@@ -27,13 +28,17 @@ def test_deploy_redeploy_change_diff_destroy(machine: Any, tmp_path: Path) -> No
     version = cloud.settings.model_version
 
     first = cloud.deploy()
-    tag = str(first["tag"])
+    tag, digest = str(first["tag"]), str(first["image_digest"])
     assert tag.startswith(f"{version}-") and first["copied"] is True
-    assert first["image_uri"] == f"{home.registry_host}/{first['repository']}:{tag}"
+    assert first["image_uri"] == f"{home.registry_host}/{first['repository']}@{digest}", "consumers get a digest"
     assert list(first["environments"]) == [env.name for env in cloud.settings.environments]
     for env in cloud.settings.environments:  # each in its own account, behind its own registry host
-        assert first["environments"][env.name] == f"{env.registry_host}/{env.repository_name}:{tag}"
-        assert cloud.registry_of(env).manifest_digest(env.repository_name, tag) == first["image_digest"]
+        # Built once in the first environment, promoted to the others: the same bytes everywhere.
+        assert first["environments"][env.name] == f"{env.registry_host}/{env.repository_name}@{digest}"
+        assert cloud.registry_of(env).manifest_digest(env.repository_name, tag) == digest
+        ssm = account_client("ssm", moto.ENDPOINT_URL, env.region, env.account)
+        published = ssm.get_parameter(Name=env.ssm_image_uri_parameter)["Parameter"]["Value"]
+        assert published == first["environments"][env.name]
     pulled = smoke_test(f"{home.registry_host}/{first['repository']}@{first['image_digest']}")
     assert pulled.label == "setosa"
 
@@ -48,7 +53,9 @@ def test_deploy_redeploy_change_diff_destroy(machine: Any, tmp_path: Path) -> No
 
     changed = cloud.deploy()
     assert str(changed["tag"]).startswith(f"{version}.e2e-") and changed["copied"] is True
-    assert set(cloud.registry.tags(str(first["repository"]))) == {tag, changed["tag"]}, "the old tag must stay"
+    releases = {tag, str(changed["tag"])}
+    landed = {incoming_tag(release) for release in releases}  # where each copy landed before its release tag
+    assert set(cloud.registry.tags(str(first["repository"]))) == releases | landed, "the old tag must stay"
 
     settled = cloud.ok("diff")
     assert (settled.stderr + settled.stdout).count("There were no differences") == 2 * len(cloud.settings.environments)
@@ -61,7 +68,7 @@ def test_deploy_redeploy_change_diff_destroy(machine: Any, tmp_path: Path) -> No
             assert env.repository_name not in names and cloud.registry_of(env).tags(env.repository_name) == []
         else:  # RETAIN: the repository and its images outlive the stack, as on AWS
             assert env.repository_name in names
-            assert set(cloud.registry_of(env).tags(env.repository_name)) == {tag, changed["tag"]}
+            assert set(cloud.registry_of(env).tags(env.repository_name)) == releases | landed
     cloud.ok("destroy", "--delete-retained")
     for env in cloud.settings.environments:
         ecr = account_client("ecr", moto.ENDPOINT_URL, env.region, env.account)

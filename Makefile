@@ -58,10 +58,12 @@ test: setup ## Every test, the local-cloud end-to-end deploy included (what CI r
 	$(VENV)/bin/local-cloud engine
 	$(PY) -m pytest -q
 
-lint: setup ## ruff and mypy
+lint: setup ## ruff, and mypy --strict over each of the three parts on its own
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy .
+	$(PY) -m mypy app.py config stacks ml_constructs tests
+	$(PY) -m mypy model_image
+	$(PY) -m mypy tools
 
 serve: setup ## Run the model server locally without docker on port 8080 (PORT overrides)
 	MODEL_DIR=model_image/model $(PY) -m model_server serve

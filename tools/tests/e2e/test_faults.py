@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import subprocess
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -47,8 +48,14 @@ def last_line(lines: list[str]) -> str:
 
 @pytest.fixture
 def deployed(machine: Any, tmp_path: Path) -> tuple[Any, dict[str, Any]]:
-    """A checkout whose image is deployed (the state every fault starts from)."""
+    """A checkout whose image is deployed (the state every fault starts from), under a tag of its own.
+
+    The repositories are IMMUTABLE and the local cloud refuses, as ECR does, to copy a tag that exists: a
+    fixture deploying the same version as an earlier test (after that test moved the stack to another tag)
+    would fail there, so each test's version is new.
+    """
     checkout = machine.checkout(tmp_path)
+    set_model_version(checkout.project, f"{checkout.settings.model_version}.{uuid.uuid4().hex[:8]}")
     return checkout, checkout.deploy()
 
 

@@ -28,8 +28,9 @@ def load_settings(
 ) -> AppSettings:
     """Validate the `environments` context (a mapping of name to settings) and the model version.
 
-    `base_image_override` (the `-c base_image=...` CLI context) replaces every environment's
-    base image, so a machine without Docker Hub can build from a locally made base.
+    `base_image_override` (the `-c base_image=...` CLI context) replaces the base image of every
+    environment that builds (the start of each promotion chain), so a machine without Docker Hub can
+    build from a locally made base.
     """
     if not isinstance(environments, Mapping) or not environments:
         raise ConfigError(
@@ -39,8 +40,8 @@ def load_settings(
     entries = []
     for name, raw in environments.items():
         entry = {"name": name, **raw} if isinstance(raw, Mapping) else raw
-        if base_image_override and isinstance(entry, dict):
-            entry["base_image"] = base_image_override
+        if base_image_override and isinstance(entry, dict) and not entry.get("promote_from"):
+            entry["base_image"] = base_image_override  # only where an image is built
         entries.append(entry)
     document = {
         "environments": entries,

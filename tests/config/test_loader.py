@@ -216,3 +216,10 @@ def test_a_rollback_applies_to_its_environment_only() -> None:
     settings = load_settings(environments(), model_version="1.0.0", rollback="prod=1.0.0-0123456789ab")
     assert settings.rollback_tag(settings.environment("prod")) == "1.0.0-0123456789ab"
     assert settings.rollback_tag(settings.environment("staging")) is None
+
+
+def test_the_base_image_override_reaches_only_the_environments_that_build() -> None:
+    settings = load_settings(environments(), model_version="1.0.0", base_image_override="local/python-base:bookworm")
+    builds = {env.name: env.base_image for env in settings.environments if not env.promote_from}
+    assert builds and set(builds.values()) == {"local/python-base:bookworm"}
+    assert all(env.base_image is None for env in settings.environments if env.promote_from)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from delivery_tools.common.project import copy_project, find_project_root, set_model_version
+from delivery_tools.localcloud.accounts import account_client
 from delivery_tools.localcloud.deploy.cdk_cli import CdkCli
 from delivery_tools.localcloud.host_changes.records import OWNER_VARIABLE
 from delivery_tools.localcloud.images.python_base import choose_base_image
@@ -50,8 +52,8 @@ def local_cloud(project: Path, owner: str, *arguments: str) -> tuple[float, str]
     return time.monotonic() - started, result.stdout
 
 
-def deploy(project: Path, owner: str) -> tuple[float, dict[str, Any]]:
-    seconds, stdout = local_cloud(project, owner, "deploy")
+def deploy(project: Path, owner: str, *environment: str) -> tuple[float, dict[str, Any]]:
+    seconds, stdout = local_cloud(project, owner, "deploy", *environment)
     summary: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
     return seconds, summary
 
@@ -90,6 +92,56 @@ def measure(project: Path, owner: str, run: int) -> dict[str, Any]:
     }
 
 
+def skopeo_copy(source: str, destination: str, cache_home: Path) -> float:
+    """`skopeo copy` between two registry hosts of the local cloud (trusting docker's certs.d), in seconds.
+
+    A fresh HOME keeps containers/image's blob-info cache empty, so nothing is mounted instead of copied.
+    """
+    if shutil.which("skopeo") is None:
+        raise SystemExit("skopeo is missing: apt-get install skopeo (the floor of a promotion hop)")
+    started = time.monotonic()
+    subprocess.run(
+        ["skopeo", "copy", "--quiet", source, destination],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "HOME": str(cache_home)},
+    )
+    return time.monotonic() - started
+
+
+def promotion_hop(project: Path, owner: str, run: int) -> dict[str, float]:
+    """One hop of the promotion chain against `skopeo copy` of the same image between the same registries.
+
+    The first environment builds a new model version; `skopeo copy` then moves that image into a fresh
+    repository of the second account (the floor: the bytes, nothing else); then the second environment is
+    deployed (its copy Lambda pulls from the first account), and deployed again with nothing to do: the
+    fixed cost of a CloudFormation update and the read-back around any copy.
+    """
+    settings = load_local_settings(project)
+    builder, target = settings.environments[0], settings.environments[1]
+    if target.promote_from != builder.name:
+        raise SystemExit(f"{target.name} does not promote from {builder.name}: no hop to measure")
+    set_model_version(project, f"0.0.{run}-hop")
+    _, built = deploy(project, owner, builder.name)
+    floor_repository = f"bench-floor-{uuid.uuid4().hex[:8]}"
+    ecr = account_client("ecr", moto.ENDPOINT_URL, target.region, target.account)
+    ecr.create_repository(repositoryName=floor_repository)
+    try:
+        with tempfile.TemporaryDirectory(prefix="skopeo-home-") as home:
+            floor = skopeo_copy(
+                f"docker://{builder.registry_host}/{builder.repository_name}:{built['tag']}",
+                f"docker://{target.registry_host}/{floor_repository}:{built['tag']}",
+                Path(home),
+            )
+    finally:
+        ecr.delete_repository(repositoryName=floor_repository, force=True)
+    hop, promoted = deploy(project, owner, target.name)
+    if promoted["copied_in"] != [target.name] or promoted["digests"][target.name] != built["image_digest"]:
+        raise SystemExit(f"the hop did not copy the built digest into {target.name}: {promoted}")
+    fixed, _ = deploy(project, owner, target.name)
+    return {"promotion hop": hop, "skopeo copy (floor)": floor, "same deploy, nothing to copy": fixed}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="delivery-bench local-deploy", description=__doc__)
     parser.add_argument("--runs", type=int, default=1)
@@ -101,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             warm_up_seconds, _ = deploy(project, owner)  # starts what is not running, fills docker's build cache
             rounds = [measure(project, owner, run) for run in range(args.runs)]
+            hops = [promotion_hop(project, owner, run) for run in range(args.runs)]
         finally:
             local_cloud(project, owner, "destroy", "--delete-retained")
             local_cloud(project, owner, "down")  # undoes only what this benchmark's owner started
@@ -115,7 +168,17 @@ def main(argv: list[str] | None = None) -> int:
         goal = f"<= {GOALS[name]:.0f} s {'met' if seconds <= GOALS[name] else 'MISSED'}" if name in GOALS else ""
         print(f"| {name} | {seconds:.1f} | {seconds / baseline:.2f} | {goal} |")
     print("phases of the full deploy (s):", json.dumps(rounds[-1]["phases of the full deploy"]))
+    hop = {name: statistics.median(h[name] for h in hops) for name in hops[0]}
+    copy_part = hop["promotion hop"] - hop["same deploy, nothing to copy"]
+    ratio = copy_part / hop["skopeo copy (floor)"]
+    print("| promotion hop | median s |")
+    print("|---|---:|")
+    for name, seconds in hop.items():
+        print(f"| {name} | {seconds:.1f} |")
+    print(f"copy part of the hop (hop - fixed): {copy_part:.1f} s = {ratio:.2f}x skopeo copy (goal <= 2x)")
     results = source / "benchmarks" / "results" / "local_deploy.json"
     results.parent.mkdir(parents=True, exist_ok=True)
-    results.write_text(json.dumps({"warm_up_seconds": warm_up_seconds, "rounds": rounds, "medians": medians}, indent=2))
+    results.write_text(
+        json.dumps({"warm_up_seconds": warm_up_seconds, "rounds": rounds, "medians": medians, "hops": hops}, indent=2)
+    )
     return 0 if all(medians[name] <= goal for name, goal in GOALS.items()) else 1

@@ -17,7 +17,7 @@ from delivery_tools.common.errors import ToolError
 
 @dataclass(frozen=True)
 class LocalSettings:
-    """The environments whose target is the local cloud, in cdk.json order, and the model version."""
+    """The environments whose target is the local cloud, in promotion order, and the model version."""
 
     environments: tuple[EnvironmentSettings, ...]
     model_version: str
@@ -61,4 +61,7 @@ def load_local_settings(project_root: Path) -> LocalSettings:
         raise ToolError(f"{cdk_json} cannot be read as a CDK app's settings ({error}): fix it and run again") from None
     if not settings.local_environments:
         raise ToolError('no environment in cdk.json has "target": "local": add one to deploy to the local cloud')
-    return LocalSettings(settings.local_environments, settings.model_version)
+    # Promotion order (each environment after the one it copies from, otherwise cdk.json order): the order
+    # in which they deploy, and the first is the one that builds.
+    in_order = tuple(environment for environment in settings.in_promotion_order if environment.is_local)
+    return LocalSettings(in_order, settings.model_version)

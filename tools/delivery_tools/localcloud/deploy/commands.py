@@ -100,14 +100,17 @@ def deploy(
     with steps.step("cdk bootstrap, each account acting in itself"):
         _bootstrap(cloud, cdk, targets, steps)
     since_ms = int(time.time() * 1000)
-    patterns = targets.stack_patterns
-    with steps.step(f"cdk deploy {' '.join(patterns)}"):
-        try:
-            # Direct stack updates: moto's change sets lose outputs and parameters.
-            context = ["-c", f"rollback={only}={rollback}"] if rollback else []
-            cdk.run(["deploy", *patterns, *context, "--require-approval", "never", "--method", "direct"])
-        except ToolError as error:
-            raise ToolError(_failed_deploy(error, cloud, cdk, settings, targets, since_ms)) from None
+    context = ["-c", f"rollback={only}={rollback}"] if rollback else []
+    # One stage after the other, as the delivery workflow deploys them: a promoted environment copies what
+    # the environment before it holds, so that one must be deployed first (stages cannot depend on each
+    # other in one `cdk deploy`).
+    for pattern in targets.stack_patterns:
+        with steps.step(f"cdk deploy {pattern}"):
+            try:
+                # Direct stack updates: moto's change sets lose outputs and parameters.
+                cdk.run(["deploy", pattern, *context, "--require-approval", "never", "--method", "direct"])
+            except ToolError as error:
+                raise ToolError(_failed_deploy(error, cloud, cdk, settings, targets, since_ms)) from None
     verified = []
     with steps.step("Verify the repositories and the images (read back per account, through each registry host)"):
         for expectation in expected(settings, targets, cdk.cdk_out, rollback):

@@ -60,7 +60,7 @@ def ensure_lambda_image(base_image: str, ca_certificate: Path, addresses: Mappin
             (Path(context) / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(CONTEXT_DIRECTORY / name, Path(context) / name)
         shutil.copyfile(ca_certificate, Path(context) / "local-cloud-ca.crt")
-        shutil.copyfile(node, Path(context) / "node" / "node")
+        shutil.copy(node, Path(context) / "node" / "node")  # with its mode: the function runs it
         run(["npm", "ci", "--omit=dev", "--no-fund", "--no-audit", "--loglevel=error"], cwd=Path(context) / "node")
         run(
             [

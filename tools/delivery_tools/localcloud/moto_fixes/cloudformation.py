@@ -10,6 +10,9 @@ moto 5.2.5 differs from CloudFormation in ways that break an image-copy custom r
   creates it again), a failed Update in UPDATE_ROLLBACK_COMPLETE with the previous template and outputs.
   `_settle_create` and `_update_stack` do the same, so `cdk deploy` stops with the reason and the next
   deploy runs the copy again.
+- it creates a custom resource in the background and goes on: a resource that reads its attributes
+  (`Fn::GetAtt`, e.g. the digest an AwsCustomResource read) gets nothing. CloudFormation waits for the
+  answer first; `_settle_create` does too.
 And one in stack updates: a parameter created from its template default (the CDK's `BootstrapVersion`)
 cannot be updated with `UsePreviousValue`; `_resolve_update_parameters` uses that default, as
 CloudFormation does.
@@ -110,14 +113,13 @@ def _resource_event(stack: Stack, resource: CustomModel, status: str, reason: st
 
 
 def _settle_create(stack: Stack, resource: CustomModel, event: dict[str, Any], account_id: str) -> None:
-    """Invoke the function for Create; on failure, fail the resource and roll the stack back."""
+    """Invoke the function for Create and wait for it, as CloudFormation does before it creates anything that
+    reads the resource's attributes; on failure, fail the resource and roll the stack back."""
+    if stack.status.startswith("ROLLBACK"):
+        return  # an earlier resource failed: CloudFormation creates nothing more
     answer = _invoke(account_id, resource.region_name, event)
     if answer.status == "SUCCESS":
-        resource.set_data(answer.data)
-        # Before moto has registered the resource, its own create checks readiness (and would create the
-        # resource a second time if asked now).
-        if stack.status == "CREATE_IN_PROGRESS" and resource.logical_id in stack.resource_map._parsed_resources:
-            stack.verify_readiness()
+        resource.set_data(answer.data)  # moto's create loop then completes the stack
         return
     _resource_event(stack, resource, "CREATE_FAILED", answer.reason)
     stack.status = "ROLLBACK_IN_PROGRESS"
@@ -134,14 +136,14 @@ def _created(
     region_name: str,
     **kwargs: Any,
 ) -> CustomModel:
-    """A Create that settles the stack whatever the function answers (in the background, as moto does)."""
+    """A Create that waits for the function's answer: later resources read its attributes (`Fn::GetAtt`)."""
     properties = cloudformation_json["Properties"]
     stack_id, logical_id = kwargs["StackId"], kwargs["LogicalId"]
     resource = _new_resource(region_name, logical_id, resource_name, stack_id, kwargs["ResourceType"], properties)
     stack = cloudformation_backends[account_id][region_name].get_stack(kwargs["StackId"])
     stack.add_custom_resource(resource)
     event = custom_resource_event("Create", resource, properties)
-    threading.Thread(target=_settle_create, args=(stack, resource, event, account_id), daemon=True).start()
+    _settle_create(stack, resource, event, account_id)
     return resource
 
 

@@ -8,16 +8,15 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from ml_constructs.image_tag import INCOMING_TAG_PREFIX
+from ml_constructs.image_tag import DEPLOY_TAG_PREFIX
 from ml_constructs.stateful import mark_stateful
 
 
 class EncryptedModelRepository(Construct):
     """An ECR repository for model images, encrypted with its own rotating customer-managed key.
 
-    Release tags are immutable: a deployed tag names one image forever, which is why deploy tags are
-    derived from the image content. Only `incoming-*` tags, where the deploy-time copy lands before the
-    release tag is added, stay mutable (see ModelImageRelease). Both resources are marked stateful: replacing the
+    Tags are immutable, except the deploy tags (`deploy-*`, content-derived, see ml_constructs.image_tag),
+    so that a deploy-time copy can be re-run; consumers are given digests, which never move. Both resources are marked stateful: replacing the
     key makes every image unreadable, replacing the repository deletes them.
     """
 
@@ -47,7 +46,7 @@ class EncryptedModelRepository(Construct):
             image_scan_on_push=True,
             image_tag_mutability=ecr.TagMutability.IMMUTABLE_WITH_EXCLUSION,
             image_tag_mutability_exclusion_filters=[
-                ecr.ImageTagMutabilityExclusionFilter.wildcard(f"{INCOMING_TAG_PREFIX}*")
+                ecr.ImageTagMutabilityExclusionFilter.wildcard(f"{DEPLOY_TAG_PREFIX}*")
             ],
             lifecycle_rules=list(lifecycle_rules),
             removal_policy=removal_policy,
@@ -61,9 +60,8 @@ class EncryptedModelRepository(Construct):
                 "skip": [
                     {
                         "id": "CKV_AWS_51",
-                        "comment": "Release tags are immutable (IMMUTABLE_WITH_EXCLUSION); only incoming-* tags, where "
-                        "the deploy-time copy lands, stay mutable so that a copy can be re-run "
-                        "(cdklabs/cdk-ecr-deployment#207).",
+                        "comment": "Tags are immutable (IMMUTABLE_WITH_EXCLUSION) except the deploy-* tags, so that "
+                        "a deploy-time copy can be re-run (cdklabs/cdk-ecr-deployment#207); consumers get digests.",
                     }
                 ]
             },

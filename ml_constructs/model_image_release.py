@@ -10,7 +10,6 @@ from constructs import Construct
 
 from ml_constructs.ecr_calls import ecr_call
 from ml_constructs.image_sources import ImageSource
-from ml_constructs.image_tag import incoming_tag
 from ml_constructs.vendored import annotate_vendored_function
 
 # cdk-ecr-deployment's default; the function is a singleton per stack AND memory size.
@@ -126,14 +125,14 @@ def digest_guard(tag: str, *, expected: str, actual: str) -> str:
 
 
 class ModelImageRelease(Construct):
-    """Copies the image of `source` into `repository`, tags it for release, and publishes its digest.
+    """Copies the image of `source` into `repository` under the source's deploy tag, and publishes its digest.
 
-    The copy lands under the mutable `incoming-<tag>` and can always be re-run (ECR refuses any push of an
-    existing immutable tag, even of the same image: cdklabs/cdk-ecr-deployment#207); the immutable release
-    tag is then added with ECR's PutImage, which changes nothing when the tag already holds that digest.
-    Consumers get `repository@sha256:...` in SSM. The parameter only accepts the digest this release must
-    run (the copied image's, or for a promotion or rollback the source's), so a tag already holding another
-    image, or a copy that changed the bytes, fails the deploy with both digests in the message.
+    Deploy tags are the repository's only mutable tags, so the copy can always be re-run: after an image stack
+    is destroyed and deployed again over a retained repository, after a rollback, or when the copy function
+    changes (ECR refuses any re-push of an immutable tag, cdklabs/cdk-ecr-deployment#207). The digest is read
+    back with ECR's API and published as `repository@sha256:...`; the SSM parameter only accepts the digest
+    this release must run (for a promotion or rollback, the source's), so a copy that did not carry the
+    verified bytes fails the deploy with both digests in the message.
     """
 
     def __init__(
@@ -150,7 +149,6 @@ class ModelImageRelease(Construct):
         super().__init__(scope, construct_id)
         self.source = source
         self.image_tag = source.image_tag
-        landing_tag = incoming_tag(source.image_tag)
 
         copy_role = ImageCopyRole.of(self, copy_memory_mib)
         source.grant_pull(copy_role.role)
@@ -159,7 +157,7 @@ class ModelImageRelease(Construct):
             self,
             "Copy",
             src=DockerImageName(source.image_uri),
-            dest=DockerImageName(repository.repository_uri_for_tag(landing_tag)),
+            dest=DockerImageName(repository.repository_uri_for_tag(source.image_tag)),
             memory_limit=copy_memory_mib,
             # The construct adds ecr:* and s3:GetObject on "*" to its role; an immutable view of our
             # role drops those, and the role keeps only the grants made above.
@@ -175,43 +173,15 @@ class ModelImageRelease(Construct):
         copied = ecr_call(
             self,
             "CopiedImage",
-            action="batchGetImage",
-            parameters={"repositoryName": repository_name, "imageIds": [{"imageTag": landing_tag}]},
-            repository_arn=repository.repository_arn,
-            physical_id=f"{repository_name}:{landing_tag}",
-            output_paths=["images.0.imageId.imageDigest", "images.0.imageManifest", "images.0.imageManifestMediaType"],
-        )
-        copied.node.add_dependency(self.copy)
-        copied_digest = copied.get_response_field("images.0.imageId.imageDigest")
-        tagged = ecr_call(
-            self,
-            "ReleaseTag",
-            action="putImage",
-            parameters={
-                "repositoryName": repository_name,
-                "imageTag": source.image_tag,
-                "imageDigest": copied_digest,
-                "imageManifest": copied.get_response_field("images.0.imageManifest"),
-                "imageManifestMediaType": copied.get_response_field("images.0.imageManifestMediaType"),
-            },
-            repository_arn=repository.repository_arn,
-            physical_id=f"{repository_name}:{source.image_tag}",
-            output_paths=["image.imageId.imageDigest"],
-            # Same digest already tagged: nothing to do. Another digest: the parameter below says so.
-            ignore_error_codes="ImageAlreadyExistsException|ImageTagAlreadyExistsException",
-        )
-        released = ecr_call(
-            self,
-            "ReleasedImage",
             action="describeImages",
             parameters={"repositoryName": repository_name, "imageIds": [{"imageTag": source.image_tag}]},
             repository_arn=repository.repository_arn,
-            physical_id=f"{repository_name}:{source.image_tag}@{copied_digest}",
+            physical_id=f"{repository_name}:{source.image_tag}",
             output_paths=["imageDetails.0.imageDigest"],
         )
-        released.node.add_dependency(tagged)
-        self.image_digest = released.get_response_field("imageDetails.0.imageDigest")
-        self.expected_digest = source.digest or copied_digest
+        copied.node.add_dependency(self.copy)
+        self.image_digest = copied.get_response_field("imageDetails.0.imageDigest")
+        self.expected_digest = source.digest or self.image_digest
         self.image_uri = f"{repository.repository_uri}@{self.image_digest}"
 
         self.image_uri_parameter = ssm.StringParameter(
@@ -220,13 +190,13 @@ class ModelImageRelease(Construct):
             parameter_name=image_uri_parameter_name,
             string_value=self.image_uri,
             allowed_pattern=digest_guard(source.image_tag, expected=self.expected_digest, actual=self.image_digest),
-            description=f"Digest-pinned URI of the model-serving image released as tag {source.image_tag}",
+            description=f"Digest-pinned URI of the model-serving image deployed as {source.image_tag}",
         )
         self.image_tag_parameter = ssm.StringParameter(
             self,
             "ImageTagParameter",
             parameter_name=image_tag_parameter_name,
             string_value=source.image_tag,
-            description="Release tag of the model-serving image (the digest parameter is what to run)",
+            description="Deploy tag of the model-serving image (the digest parameter is what to run)",
         )
         self.image_tag_parameter.node.add_dependency(self.image_uri_parameter)

@@ -120,4 +120,4 @@ def test_checkov_fails_no_check_and_every_skip_has_a_reason(synthesized: Synthes
     skipped_on_repositories = {
         c["check_id"] for c in report["results"]["skipped_checks"] if c["resource"].startswith("AWS::ECR::Repository")
     }
-    assert skipped_on_repositories == {"CKV_AWS_51"}, "only the incoming-* exclusion from immutable tags"
+    assert skipped_on_repositories == {"CKV_AWS_51"}, "only the deploy-* exclusion from immutable tags"

@@ -69,21 +69,21 @@ def image_dir(tmp_path: Path) -> Path:
 
 def test_tag_is_stable_for_the_same_content_and_new_for_new_content(image_dir: Path, tmp_path: Path) -> None:
     first, _ = release_tag(image_dir)
-    assert re.fullmatch(r"1\.0\.0-[0-9a-f]{12}", first)
+    assert re.fullmatch(r"deploy-1\.0\.0-[0-9a-f]{12}", first)
     copy = tmp_path / "copy"
     shutil.copytree(image_dir, copy)
     assert release_tag(copy)[0] == first, "same content elsewhere on disk must give the same tag"
     (copy / "model.txt").write_text("weights v2")
     changed, _ = release_tag(copy)
-    assert changed != first and changed.startswith("1.0.0-")
-    assert release_tag(image_dir, model_version="1.1.0")[0].startswith("1.1.0-")
+    assert changed != first and changed.startswith("deploy-1.0.0-")
+    assert release_tag(image_dir, model_version="1.1.0")[0].startswith("deploy-1.1.0-")
 
 
 def test_build_arguments_reach_the_asset_and_make_a_new_tag(image_dir: Path) -> None:
     default_tag, _ = release_tag(image_dir)
     local_tag, asset = release_tag(image_dir, build_args={"BASE_IMAGE": "local/python-base:bookworm"})
     assert local_tag != default_tag
-    assert asset.asset_hash[:12] == local_tag.removeprefix("1.0.0-")
+    assert asset.asset_hash[:12] == local_tag.removeprefix("deploy-1.0.0-")
 
 
 def copy_functions(template: Template) -> list[Any]:

@@ -56,18 +56,18 @@ def test_the_build_uses_model_image_for_the_configured_platform(synthesized: Syn
         assert "dockerBuildArgs" not in asset["source"], "no base-image override is configured in cdk.json"
 
 
-def test_copy_lands_under_the_incoming_tag_of_the_build(synthesized: SynthesizedApp, stack: SynthesizedStack) -> None:
+def test_copy_lands_under_the_deploy_tag_of_the_build(synthesized: SynthesizedApp, stack: SynthesizedStack) -> None:
     builder = synthesized.settings.environment(chain_start(synthesized, stack.env))
     asset_hash, _ = image_asset(synthesized.stack(builder.name, "ModelImage"))
     settings = synthesized.settings.environment(stack.env)
-    tag = f"{synthesized.settings.model_version}-{asset_hash[:12]}"
+    tag = f"deploy-{synthesized.settings.model_version}-{asset_hash[:12]}"
     assert stack.template["Outputs"]["ImageTag"]["Value"] == tag, "every environment of a chain runs the build's tag"
 
     _, copy = stack.only(COPY_TYPE)
     dest = json.dumps(copy["Properties"]["DestImage"])
     src = json.dumps(copy["Properties"]["SrcImage"])
     assert f"{settings.account}.dkr.ecr.{settings.region}" in dest
-    assert dest.endswith(f'/{settings.repository_name}:incoming-{tag}"]]}}'), "the copy may always be re-run"
+    assert dest.endswith(f'/{settings.repository_name}:{tag}"]]}}'), "a mutable deploy tag: the copy may re-run"
     if settings.promote_from:
         source = synthesized.settings.environment(settings.promote_from)
         assert f"{source.account}.dkr.ecr.{source.region}" in src and f"/{source.repository_name}:{tag}" in src
@@ -95,18 +95,16 @@ def call_named(stack: SynthesizedStack, fragment: str) -> tuple[str, dict[str, A
     return logical_id, call
 
 
-def test_the_release_tag_is_added_by_put_image_which_is_idempotent(stack: SynthesizedStack) -> None:
+def test_the_digest_is_read_back_after_the_copy(stack: SynthesizedStack) -> None:
     copy_id, _ = stack.only(COPY_TYPE)
+    (call_id, call), *others = ecr_calls(stack).items()
     copied_id, copied = call_named(stack, "CopiedImage")
     assert copy_id in copied["resource"]["DependsOn"], "the copied image is read after the copy"
-    assert '"action":"batchGetImage"' in copied["create"] and "incoming-" in copied["create"]
-    tag_id, tag = call_named(stack, "ReleaseTag")
-    assert '"action":"putImage"' in tag["create"]
-    assert '"ignoreErrorCodesMatching":"ImageAlreadyExistsException|ImageTagAlreadyExistsException"' in tag["create"]
-    assert copied_id in json.dumps(tag["resource"]["Properties"]["Create"]), "the manifest comes from the copy"
-    _, released = call_named(stack, "ReleasedImage")
-    assert '"action":"describeImages"' in released["create"]
-    assert tag_id in released["resource"]["DependsOn"]
+    assert '"action":"describeImages"' in copied["create"]
+    assert stack.template["Outputs"]["ImageDigest"]["Value"] == {
+        "Fn::GetAtt": [copied_id, "imageDetails.0.imageDigest"]
+    }
+    assert len([call_id, *(i for i, _ in others)]) in (1, 2), "the copied image, and a promotion's source"
 
 
 def test_consumers_get_the_digest_and_only_the_expected_one(
@@ -115,9 +113,9 @@ def test_consumers_get_the_digest_and_only_the_expected_one(
     settings = synthesized.settings.environment(stack.env)
     parameters = {p["Properties"]["Name"]: p for p in stack.resources("AWS::SSM::Parameter").values()}
     uri = parameters[settings.ssm_image_uri_parameter]["Properties"]
-    released_id, _ = call_named(stack, "ReleasedImage")
+    copied_id, _ = call_named(stack, "CopiedImage")
     assert uri["Value"] == stack.template["Outputs"]["ImageUri"]["Value"]
-    assert {"Fn::GetAtt": [released_id, "imageDetails.0.imageDigest"]} in uri["Value"]["Fn::Join"][1]
+    assert {"Fn::GetAtt": [copied_id, "imageDetails.0.imageDigest"]} in uri["Value"]["Fn::Join"][1]
     expected_from = call_named(stack, "PromotedFromDigest" if settings.promote_from else "CopiedImage")[0]
     assert expected_from in json.dumps(uri["AllowedPattern"]), "the parameter refuses any other digest"
     assert (
@@ -238,16 +236,17 @@ def test_one_delivery_roles_stack_per_github_deployed_account(synthesized: Synth
 def test_a_rollback_copies_an_earlier_release_of_the_same_repository_and_builds_nothing(
     project_root: Path, tmp_path: Path
 ) -> None:
-    context = {**project_context(project_root), "rollback": "prod=1.0.0-0123456789ab"}
+    context = {**project_context(project_root), "rollback": "prod=deploy-1.0.0-0123456789ab"}
     app = synthesize(project_root, tmp_path, context=context)
     prod = app.settings.environment("prod")
     stack = app.stack("prod", "ModelImage")
     assert not stack.assets.get("dockerImages")
-    assert stack.template["Outputs"]["ImageOrigin"]["Value"] == "rolled back to 1.0.0-0123456789ab"
-    assert stack.template["Outputs"]["ImageTag"]["Value"] == "1.0.0-0123456789ab"
+    assert stack.template["Outputs"]["ImageOrigin"]["Value"] == "rolled back to deploy-1.0.0-0123456789ab"
+    assert stack.template["Outputs"]["ImageTag"]["Value"] == "deploy-1.0.0-0123456789ab"
     _, copy = stack.only(COPY_TYPE)
-    assert f'{prod.account}.dkr.ecr.{prod.region}.", {{"Ref": "AWS::URLSuffix"}}, "/{prod.repository_name}:1.0.0-' in (
-        json.dumps(copy["Properties"]["SrcImage"])
+    assert (
+        f'{prod.account}.dkr.ecr.{prod.region}.", {{"Ref": "AWS::URLSuffix"}}, "/{prod.repository_name}:deploy-1.0.0-'
+        in (json.dumps(copy["Properties"]["SrcImage"]))
     )
     _, digest = call_named(stack, "RolledBackToDigest")
     assert f'"registryId":"{prod.account}"' in digest["create"]

@@ -57,8 +57,8 @@ def test_repository_is_immutable_scanned_and_named(synthesized: SynthesizedApp, 
     assert properties["RepositoryName"] == settings.repository_name
     assert properties["ImageTagMutability"] == "IMMUTABLE_WITH_EXCLUSION"
     assert properties["ImageTagMutabilityExclusionFilters"] == [
-        {"ImageTagMutabilityExclusionFilterType": "WILDCARD", "ImageTagMutabilityExclusionFilterValue": "incoming-*"}
-    ], "only the landing tags of the deploy-time copy stay mutable"
+        {"ImageTagMutabilityExclusionFilterType": "WILDCARD", "ImageTagMutabilityExclusionFilterValue": "deploy-*"}
+    ], "only the deploy tags stay mutable, so a copy can be re-run"
     assert properties["ImageScanningConfiguration"] == {"ScanOnPush": True}
 
 

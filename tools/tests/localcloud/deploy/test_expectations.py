@@ -32,12 +32,12 @@ def test_every_environment_of_a_chain_expects_the_builds_tag_and_knows_its_sourc
         write_assets(tmp_path, environment.name, images)
     found = expected(settings, settings, tmp_path)
     assert [(item.settings.name, item.asset, item.source and item.source.name, item.tag) for item in found] == [
-        ("local", ("cdk-assets", asset_hash), None, "2.0.0-58fccef7d262"),
-        ("local-staging", None, "local", "2.0.0-58fccef7d262"),
-        ("local-prod", None, "local-staging", "2.0.0-58fccef7d262"),
+        ("local", ("cdk-assets", asset_hash), None, "deploy-2.0.0-58fccef7d262"),
+        ("local-staging", None, "local", "deploy-2.0.0-58fccef7d262"),
+        ("local-prod", None, "local-staging", "deploy-2.0.0-58fccef7d262"),
     ]
     (only_prod,) = expected(settings, settings.only("local-prod"), tmp_path)
-    assert only_prod.tag == "2.0.0-58fccef7d262", "a promoted environment deployed alone follows its chain"
+    assert only_prod.tag == "deploy-2.0.0-58fccef7d262", "a promoted environment deployed alone follows its chain"
 
 
 def test_an_assembly_without_exactly_one_image_is_an_error(tmp_path: Path) -> None:
@@ -50,5 +50,5 @@ def test_a_rollback_expects_the_given_release_of_the_environments_own_repository
     project_root: Path, tmp_path: Path
 ) -> None:
     settings = load_local_settings(project_root)
-    (found,) = expected(settings, settings.only("local-prod"), tmp_path, rollback="1.0.0-0123456789ab")
-    assert (found.tag, found.asset, found.source) == ("1.0.0-0123456789ab", None, found.settings)
+    (found,) = expected(settings, settings.only("local-prod"), tmp_path, rollback="deploy-1.0.0-0123456789ab")
+    assert (found.tag, found.asset, found.source) == ("deploy-1.0.0-0123456789ab", None, found.settings)

@@ -383,14 +383,14 @@ def test_pushed_tags_are_seen_by_the_ecr_api_of_their_account(cloud: Cloud) -> N
 
 
 def test_a_tag_added_through_the_ecr_api_is_pulled_from_the_registry(cloud: Cloud) -> None:
-    """The release tag is added with PutImage (ml_constructs.model_image_release); docker then pulls it."""
+    """A tag added with the ECR API's PutImage is pullable through the registry, as on ECR."""
     repository = _repository(
-        cloud, ACCOUNT_A, "released", "IMMUTABLE_WITH_EXCLUSION", [{"filterType": "WILDCARD", "filter": "incoming-*"}]
+        cloud, ACCOUNT_A, "released", "IMMUTABLE_WITH_EXCLUSION", [{"filterType": "WILDCARD", "filter": "deploy-*"}]
     )
-    pushed = cloud.client(HOST_A).push(repository, "incoming-1.0", b'{"image": "released"}')
+    pushed = cloud.client(HOST_A).push(repository, "deploy-1.0", b'{"image": "released"}')
     assert pushed.status_code == 201
     ecr = cloud.ecr(ACCOUNT_A)
-    (image,) = ecr.batch_get_image(repositoryName=repository, imageIds=[{"imageTag": "incoming-1.0"}])["images"]
+    (image,) = ecr.batch_get_image(repositoryName=repository, imageIds=[{"imageTag": "deploy-1.0"}])["images"]
     ecr.put_image(
         repositoryName=repository,
         imageTag="1.0",

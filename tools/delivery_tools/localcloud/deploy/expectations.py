@@ -24,6 +24,7 @@ class Expected(NamedTuple):
     tag: str
     asset: tuple[str, str] | None
     source: EnvironmentSettings | None
+    promoted_to: tuple[str, ...] = ()  # accounts that copy from this repository (its policy lets them pull)
 
 
 def image_asset(cloud_assembly: Path, stage: str) -> tuple[str, str]:
@@ -52,8 +53,13 @@ def expected(
     by_name = {environment.name: environment for environment in settings.environments}
     found = []
     for environment in targets.environments:
+        promoted_to = tuple(
+            other.account
+            for other in settings.environments
+            if other.promote_from == environment.name and other.account != environment.account
+        )
         if rollback:
-            found.append(Expected(environment, rollback, None, environment))
+            found.append(Expected(environment, rollback, None, environment, promoted_to))
             continue
         builder = environment
         while builder.promote_from:
@@ -61,7 +67,7 @@ def expected(
         repository, asset_tag = image_asset(cloud_assembly, builder.name)
         tag = deploy_tag(settings.model_version, asset_tag)
         if environment.promote_from:
-            found.append(Expected(environment, tag, None, by_name[environment.promote_from]))
+            found.append(Expected(environment, tag, None, by_name[environment.promote_from], promoted_to))
         else:
-            found.append(Expected(environment, tag, (repository, asset_tag), None))
+            found.append(Expected(environment, tag, (repository, asset_tag), None, promoted_to))
     return found

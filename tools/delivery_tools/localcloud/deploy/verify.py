@@ -7,6 +7,7 @@ AWS API and compared with the configuration.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from delivery_tools.common.errors import ToolError
 from delivery_tools.localcloud.accounts import account_client
 from delivery_tools.localcloud.deploy.expectations import Expected
 from delivery_tools.localcloud.services.registry import RegistryClient
+from ml_constructs.image_tag import DEPLOY_TAG_PREFIX
 
 _LOG_LINES = 80
 
@@ -75,12 +77,15 @@ def _principals(statement: dict[str, Any]) -> set[str]:
     return set([values] if isinstance(values, str) else values)
 
 
-def policy_checks(policy_text: str | None, settings: EnvironmentSettings) -> list[Check]:
-    """Compare who the repository policy lets in with the pull accounts and push principals configured."""
+def policy_checks(
+    policy_text: str | None, settings: EnvironmentSettings, promoted_to: Collection[str] = ()
+) -> list[Check]:
+    """Compare who the repository policy lets in with the pull accounts and push principals configured, and
+    the accounts that promote from this repository (`promoted_to`, derived from the chain by the app)."""
     statements = json.loads(policy_text)["Statement"] if policy_text else []
     allowed = [statement for statement in statements if statement.get("Effect") == "Allow"]
     granted = set().union(*(_principals(statement) for statement in allowed))
-    expected = {f"arn:aws:iam::{account}:root" for account in settings.pull_account_ids}
+    expected = {f"arn:aws:iam::{account}:root" for account in (*settings.pull_account_ids, *promoted_to)}
     expected |= set(settings.push_principal_arns)
     actions = {
         action
@@ -107,7 +112,9 @@ def _optional(call: Any, key: str, not_found: str, **arguments: Any) -> str | No
         raise
 
 
-def repository_checks(endpoint_url: str, settings: EnvironmentSettings) -> tuple[str, list[Check]]:
+def repository_checks(
+    endpoint_url: str, settings: EnvironmentSettings, promoted_to: Collection[str] = ()
+) -> tuple[str, list[Check]]:
     """(repository URI, checks) for the repository's encryption, scanning, immutability and policies."""
     ecr = account_client("ecr", endpoint_url, settings.region, settings.account)
     try:
@@ -120,7 +127,12 @@ def repository_checks(endpoint_url: str, settings: EnvironmentSettings) -> tuple
     checks = [
         _check("encryption type", encryption.get("encryptionType"), "KMS"),
         _check("scan on push", repository.get("imageScanningConfiguration", {}).get("scanOnPush"), True),
-        _check("tag immutability", repository.get("imageTagMutability"), "IMMUTABLE"),
+        _check("tag immutability", repository.get("imageTagMutability"), "IMMUTABLE_WITH_EXCLUSION"),
+        _check(
+            "mutable tags: the deploy tags only",
+            repository.get("imageTagMutabilityExclusionFilters"),
+            [{"filterType": "WILDCARD", "filter": f"{DEPLOY_TAG_PREFIX}*"}],
+        ),
     ]
     key = encryption.get("kmsKey")
     if key:
@@ -135,7 +147,7 @@ def repository_checks(endpoint_url: str, settings: EnvironmentSettings) -> tuple
         ecr.get_repository_policy, "policyText", "RepositoryPolicyNotFoundException", repositoryName=name
     )
     checks += lifecycle_checks(lifecycle, settings.lifecycle)
-    checks += policy_checks(policy, settings)
+    checks += policy_checks(policy, settings, promoted_to)
     return str(repository["repositoryUri"]), checks
 
 
@@ -236,7 +248,7 @@ def verify_deploy(
     stacks = stage_stacks(cloud_assembly, settings.name)
     where = (endpoint_url, settings.region, settings.account)
     outputs = stage_outputs(*where, stacks)
-    repository_uri, checks = repository_checks(endpoint_url, settings)
+    repository_uri, checks = repository_checks(endpoint_url, settings, expected.promoted_to)
     log_group = copy_function_log_group(*where, stacks)
     digest = registry.manifest_digest(settings.repository_name, expected.tag)
     if digest is None:

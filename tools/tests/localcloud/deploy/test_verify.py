@@ -99,3 +99,9 @@ def test_wildcard_actions_are_caught() -> None:
     }
     settings = settings_with(pull_account_ids=["444444444444"])
     assert failed(policy_checks(json.dumps(document), settings)) == ["policy: no wildcard actions"]
+
+
+def test_accounts_that_promote_from_the_repository_are_expected_in_its_policy() -> None:
+    document = {"Statement": [statement(["arn:aws:iam::222233334444:root"], ["ecr:BatchGetImage"])]}
+    assert failed(policy_checks(json.dumps(document), settings_with())) == ["policy: principals granted access"]
+    assert failed(policy_checks(json.dumps(document), settings_with(), promoted_to=["222233334444"])) == []

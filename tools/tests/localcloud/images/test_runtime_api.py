@@ -123,3 +123,30 @@ def test_host_entries_are_added_once_each_at_its_own_address(tmp_path: Path) -> 
 )
 def test_results_are_printed_on_one_line(raw: bytes, expected: str) -> None:
     assert runtime_api.one_line(raw) == expected
+
+
+def test_a_runtime_that_leaves_without_reading_the_acknowledgement_is_no_error(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The runtime posts its response and closes at once (Node.js may exit that fast): no traceback in the log."""
+    script = tmp_path / "hasty.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import os, socket, urllib.request
+            host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
+            base = "http://" + host + ":" + port + "/2018-06-01/runtime"
+            with urllib.request.urlopen(base + "/invocation/next") as response:
+                request_id = response.headers["Lambda-Runtime-Aws-Request-Id"]
+            body = b'{"done": true}'
+            head = f"POST /2018-06-01/runtime/invocation/{request_id}/response HTTP/1.1\\r\\nHost: x\\r\\n"
+            head += f"Content-Length: {len(body)}\\r\\nConnection: close\\r\\n\\r\\n"
+            with socket.create_connection((host, int(port))) as connection:
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00")
+                connection.sendall(head.encode() + body)
+            """
+        )
+    )
+    result, failed = runtime_api.invoke([sys.executable, str(script)], b"{}", 30)
+    assert (json.loads(result), failed) == ({"done": True}, False)
+    assert "Traceback" not in capfd.readouterr().err

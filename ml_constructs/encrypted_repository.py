@@ -15,9 +15,10 @@ from ml_constructs.stateful import mark_stateful
 class EncryptedModelRepository(Construct):
     """An ECR repository for model images, encrypted with its own rotating customer-managed key.
 
-    Tags are immutable, except the deploy tags (`deploy-*`, content-derived, see ml_constructs.image_tag),
-    so that a deploy-time copy can be re-run; consumers are given digests, which never move. Both resources are marked stateful: replacing the
-    key makes every image unreadable, replacing the repository deletes them.
+    Tags are immutable, except the deploy tags (`deploy-*`, content-derived; see ml_constructs.image_tag),
+    so that a deploy-time copy can be re-run; consumers are given digests, which never move. Both
+    resources are marked stateful: replacing the key makes every image unreadable, replacing the
+    repository deletes them.
     """
 
     def __init__(

@@ -53,7 +53,7 @@ def test_deploy_redeploy_change_diff_destroy(machine: Any, tmp_path: Path) -> No
     changed = cloud.deploy()
     assert str(changed["tag"]).startswith(f"deploy-{version}.e2e-") and changed["copied"] is True
     releases = {tag, str(changed["tag"])}
-    assert set(cloud.registry.tags(str(first["repository"]))) == releases, "the old tag must stay"
+    assert releases <= set(cloud.registry.tags(str(first["repository"]))), "the old tag must stay"
 
     settled = cloud.ok("diff")
     assert (settled.stderr + settled.stdout).count("There were no differences") == 2 * len(cloud.settings.environments)

@@ -66,7 +66,7 @@ def test_deploy_redeploy_change_diff_destroy(machine: Any, tmp_path: Path) -> No
             assert env.repository_name not in names and cloud.registry_of(env).tags(env.repository_name) == []
         else:  # RETAIN: the repository and its images outlive the stack, as on AWS
             assert env.repository_name in names
-            assert set(cloud.registry_of(env).tags(env.repository_name)) == releases
+            assert releases <= set(cloud.registry_of(env).tags(env.repository_name))
     cloud.ok("destroy", "--delete-retained")
     for env in cloud.settings.environments:
         ecr = account_client("ecr", moto.ENDPOINT_URL, env.region, env.account)

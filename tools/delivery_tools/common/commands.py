@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -44,6 +46,36 @@ def run(
         output = "\n".join(part for part in (_tail(result.stdout), _tail(result.stderr)) if part)
         raise ToolError(f"`{' '.join(command)}` failed with exit status {result.returncode}\n{output}")
     return result
+
+
+def run_interruptible(
+    command: Sequence[str], *, env: Mapping[str, str], cwd: Path, stdout: int, stop_within: float = 15
+) -> int:
+    """Run `command` in a process group of its own; its exit status.
+
+    On Ctrl-C the whole group (e.g. the CDK CLI and the docker build it started) gets SIGINT, then SIGKILL
+    after `stop_within` seconds, and KeyboardInterrupt is re-raised only once every member has exited: no
+    child keeps writing after the caller's last line, and none is left running in the background.
+    """
+    process = subprocess.Popen(list(command), env=dict(env), cwd=cwd, stdout=stdout, start_new_session=True)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        _stop_group(process, stop_within)
+        raise
+
+
+def _stop_group(process: subprocess.Popen[bytes], stop_within: float) -> None:
+    _signal_group(process.pid, signal.SIGINT)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=stop_within)
+    _signal_group(process.pid, signal.SIGKILL)  # members the leader left behind, or a leader that ignored SIGINT
+    process.wait()
+
+
+def _signal_group(group: int, signal_number: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):  # every member has already exited
+        os.killpg(group, signal_number)
 
 
 def succeeds(command: Sequence[str], timeout: float = 30) -> bool:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from delivery_tools.common.cdk import cdk_cli_environment, cdk_executable
+from delivery_tools.common.commands import run_interruptible
 from delivery_tools.common.errors import ToolError
 from delivery_tools.localcloud.safety import fake_aws_environment
 from delivery_tools.localcloud.services.state import checkout_cdk_out
@@ -44,6 +44,6 @@ class CdkCli:
         """
         command = self.command(arguments)
         environment = {**self._environment, **(credentials or {})}
-        status = subprocess.run(command, cwd=self._root, env=environment, stdout=2, check=False).returncode
+        status = run_interruptible(command, env=environment, cwd=self._root, stdout=2)
         if status != 0:
             raise ToolError(f"`cdk {' '.join(arguments)}` failed with exit status {status} (its output is above)")

@@ -1,0 +1,55 @@
+"""`run_interruptible`: Ctrl-C stops the whole process group before the caller goes on."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+# A leader that dies on SIGINT and a background member that ignores it (as every `&` job of a
+# non-interactive shell does), like the CDK CLI and a docker build it started.
+GROUP = "echo started; (sleep 60; echo late) & echo $! > member.pid; wait"
+
+CALLER = """
+import sys
+from pathlib import Path
+from delivery_tools.common.commands import run_interruptible
+try:
+    run_interruptible(["sh", "-c", sys.argv[1]], env={"PATH": "/usr/bin:/bin"}, cwd=Path.cwd(), stdout=1,
+                      stop_within=1)
+except KeyboardInterrupt:
+    print("caller: interrupted", flush=True)
+    sys.exit(130)
+"""
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+def test_ctrl_c_stops_every_member_before_the_caller_prints(tmp_path: Path) -> None:
+    caller = subprocess.Popen([sys.executable, "-c", CALLER, GROUP], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    assert caller.stdout is not None
+    assert caller.stdout.readline() == "started\n"
+    while not (tmp_path / "member.pid").exists():
+        time.sleep(0.01)
+    member = int((tmp_path / "member.pid").read_text())
+    caller.send_signal(signal.SIGINT)
+    output = caller.stdout.read()  # EOF only once nothing holds the pipe: the member is gone too
+    assert caller.wait(timeout=10) == 130
+    assert output == "caller: interrupted\n"
+    assert not alive(member)
+
+
+def test_the_exit_status_is_the_commands(tmp_path: Path) -> None:
+    from delivery_tools.common.commands import run_interruptible
+
+    status = run_interruptible(["sh", "-c", "exit 3"], env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path, stdout=1)
+    assert status == 3

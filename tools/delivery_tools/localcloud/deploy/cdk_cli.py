@@ -32,17 +32,23 @@ class CdkCli:
         self._environment.update(credentials or {})
         self._environment["CI"] = os.environ.get("CI", "true")  # no interactive progress bars in logs
 
-    def command(self, arguments: Sequence[str]) -> list[str]:
-        """The full command line: every call synthesizes into the checkout's own cloud assembly."""
+    def command(self, arguments: Sequence[str], *, synthesized: bool = False) -> list[str]:
+        """The full command line. Every call synthesizes into the checkout's own cloud assembly, unless
+        `synthesized`: then it deploys the assembly the last `synth` left there, without running the app."""
+        if synthesized:
+            return [str(cdk_executable(self._root)), *arguments, "--app", str(self.cdk_out)]
         context = ["--context", f"base_image={self._base_image}"] if self._base_image else []
         return [str(cdk_executable(self._root)), *arguments, "--output", str(self.cdk_out), *context]
 
-    def run(self, arguments: Sequence[str], credentials: Mapping[str, str] | None = None) -> None:
+    def run(
+        self, arguments: Sequence[str], credentials: Mapping[str, str] | None = None, *, synthesized: bool = False
+    ) -> None:
         """Run the CLI with its output on our stderr (stdout stays for the summary); raise if it fails.
 
-        `credentials` (e.g. from `accounts.credentials_in`) replace the fake home-account ones for this call.
+        `credentials` (e.g. from `accounts.credentials_in`) replace the fake home-account ones for this call;
+        `synthesized` works from the cloud assembly already in `cdk_out` (see `command`).
         """
-        command = self.command(arguments)
+        command = self.command(arguments, synthesized=synthesized)
         environment = {**self._environment, **(credentials or {})}
         status = run_interruptible(command, env=environment, cwd=self._root, stdout=2)
         if status != 0:

@@ -101,14 +101,16 @@ def deploy(
         _bootstrap(cloud, cdk, targets, steps)
     since_ms = int(time.time() * 1000)
     context = ["-c", f"rollback={only}={rollback}"] if rollback else []
+    with steps.step(f"cdk synth {' '.join(targets.stack_patterns)}"):
+        cdk.run(["synth", *targets.stack_patterns, *context, "--quiet"])
     # One stage after the other, as the delivery workflow deploys them: a promoted environment copies what
     # the environment before it holds, so that one must be deployed first (stages cannot depend on each
-    # other in one `cdk deploy`).
+    # other in one `cdk deploy`). Every stage deploys the one assembly synthesized above.
     for pattern in targets.stack_patterns:
         with steps.step(f"cdk deploy {pattern}"):
             try:
                 # Direct stack updates: moto's change sets lose outputs and parameters.
-                cdk.run(["deploy", pattern, *context, "--require-approval", "never", "--method", "direct"])
+                cdk.run(["deploy", pattern, "--require-approval", "never", "--method", "direct"], synthesized=True)
             except ToolError as error:
                 raise ToolError(_failed_deploy(error, cloud, cdk, settings, targets, since_ms)) from None
     verified = []

@@ -60,12 +60,12 @@ class Checkout:
         )
 
     def watch(
-        self, command: str, react: Callable[[str, subprocess.Popen[str]], bool], timeout: float = 1200
+        self, command: str, react: Callable[[str, subprocess.Popen[str]], bool], *arguments: str, timeout: float = 1200
     ) -> tuple[int, list[str]]:
-        """Run `local-cloud COMMAND`, calling `react(line, process)` on each output line until it returns True:
-        (exit status, every line of stdout and stderr)."""
+        """Run `local-cloud COMMAND [ARGUMENTS]`, calling `react(line, process)` on each output line until it
+        returns True: (exit status, every line of stdout and stderr)."""
         process = subprocess.Popen(
-            [str(LOCAL_CLOUD), command],
+            [str(LOCAL_CLOUD), command, *arguments],
             cwd=self.project,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -92,8 +92,9 @@ class Checkout:
         )
         return result
 
-    def deploy(self) -> dict[str, Any]:
-        summary: dict[str, Any] = json.loads(self.ok("deploy").stdout.strip().splitlines()[-1])
+    def deploy(self, *environment: str) -> dict[str, Any]:
+        """`local-cloud deploy [ENV]`: its JSON summary."""
+        summary: dict[str, Any] = json.loads(self.ok("deploy", *environment).stdout.strip().splitlines()[-1])
         assert summary.keys() >= SUMMARY_KEYS
         return summary
 

@@ -1,7 +1,9 @@
 """Faults injected into the real local cloud, each followed by the obvious next command.
 
 Each test checks the message (one line, what happened and what to do next), that the next command
-recovers, and that nothing deployed before was lost.
+recovers, and that nothing deployed before was lost. The faults hit the build environment alone
+(`local-cloud deploy local`, as a user deploys one environment): promotions add nothing to them and are
+tested in test_accounts.py.
 """
 
 from __future__ import annotations
@@ -56,7 +58,12 @@ def deployed(machine: Any, tmp_path: Path) -> tuple[Any, dict[str, Any]]:
     """
     checkout = machine.checkout(tmp_path)
     set_model_version(checkout.project, f"{checkout.settings.model_version}.{uuid.uuid4().hex[:8]}")
-    return checkout, checkout.deploy()
+    return checkout, checkout.deploy(home(checkout))
+
+
+def home(checkout: Any) -> str:
+    """The build environment, the one every fault test deploys."""
+    return str(checkout.settings.home.name)
 
 
 def assert_nothing_lost(checkout: Any, before: dict[str, Any]) -> None:
@@ -89,7 +96,7 @@ def test_two_cold_starts_at_once_take_turns(machine: Any, tmp_path: Path) -> Non
 def test_registry_stopped_during_the_asset_push(deployed: tuple[Any, dict[str, Any]]) -> None:
     checkout, before = deployed
     set_model_version(checkout.project, f"{checkout.settings.model_version}.push-fault")  # a new image to push
-    status, lines = checkout.watch("deploy", stop_registry_at("==> cdk deploy"))
+    status, lines = checkout.watch("deploy", stop_registry_at("==> cdk deploy"), home(checkout))
     assert status == 1
     every_host = ", ".join(f"https://{host}/v2" for host in checkout.settings.registry_hosts)
     assert last_line(lines) == (
@@ -97,7 +104,7 @@ def test_registry_stopped_during_the_asset_push(deployed: tuple[Any, dict[str, A
         "during the deploy, so the image could not be pushed or copied: run `local-cloud deploy` again "
         "(it restarts the registry)"
     )
-    after = checkout.deploy()
+    after = checkout.deploy(home(checkout))
     assert after["copied"] is True and after["tag"] != before["tag"]
     assert_nothing_lost(checkout, before)
 
@@ -120,13 +127,15 @@ def test_a_copy_that_fails_rolls_the_stack_back_and_the_next_deploy_copies_again
     # The image is pushed; the registry goes before the copy Lambda reads it, so the copy fails.
     stop = stop_registry_at("")
     status, lines = checkout.watch(
-        "deploy", lambda line, process: "success: Published" in line and "Template" not in line and stop(line, process)
+        "deploy",
+        lambda line, process: "success: Published" in line and "Template" not in line and stop(line, process),
+        home(checkout),
     )
     output = "\n".join(lines)
     assert status == 1, output
     assert "UPDATE_ROLLBACK_COMPLETE" in stage_statuses(checkout), "the failed copy must roll the stack back"
     assert last_line(lines).startswith("local-cloud deploy: error: the local registry (")
-    after = checkout.deploy()
+    after = checkout.deploy(home(checkout))
     assert after["copied"] is True and after["tag"] != before["tag"]
     assert "UPDATE_ROLLBACK_COMPLETE" not in stage_statuses(checkout)
     assert checkout.registry.manifest_digest(after["repository"], after["tag"]) == after["image_digest"]
@@ -135,13 +144,13 @@ def test_a_copy_that_fails_rolls_the_stack_back_and_the_next_deploy_copies_again
 
 def test_registry_gone_during_verification(deployed: tuple[Any, dict[str, Any]]) -> None:
     checkout, before = deployed
-    status, lines = checkout.watch("deploy", stop_registry_at("==> Verify"))
+    status, lines = checkout.watch("deploy", stop_registry_at("==> Verify"), home(checkout))
     assert status == 1
     assert last_line(lines) == (
         f"local-cloud deploy: error: the local registry (https://{checkout.settings.home.registry_host}/v2) does not "
         "answer: it was stopped; run `local-cloud deploy` again to restart it"
     )
-    again = checkout.deploy()
+    again = checkout.deploy(home(checkout))
     assert (again["tag"], again["copied"]) == (before["tag"], False)
     assert_nothing_lost(checkout, before)
 
@@ -153,7 +162,7 @@ def test_a_configuration_error_leaves_the_running_cloud_alone(deployed: tuple[An
     context = json.loads(good)
     context["context"]["environments"][checkout.settings.home.name]["region"] = "mars-north-1"
     cdk_json.write_text(json.dumps(context))
-    result = checkout.run("deploy")
+    result = checkout.run("deploy", home(checkout))
     assert result.returncode == 1
     (line,) = result.stderr.splitlines()
     assert line.startswith("local-cloud deploy: error: configuration error: ") and "mars-north-1" in line
@@ -161,7 +170,7 @@ def test_a_configuration_error_leaves_the_running_cloud_alone(deployed: tuple[An
     assert is_up(machine_state())
     cdk_json.write_text(good)
     assert_nothing_lost(checkout, before)
-    assert checkout.deploy()["copied"] is False
+    assert checkout.deploy(home(checkout))["copied"] is False
 
 
 def interrupt_at(prefix: str) -> Callable[[str, subprocess.Popen[str]], bool]:
@@ -177,12 +186,12 @@ def interrupt_at(prefix: str) -> Callable[[str, subprocess.Popen[str]], bool]:
 
 def test_ctrl_c_is_one_line_and_the_next_deploy_finishes(deployed: tuple[Any, dict[str, Any]]) -> None:
     checkout, before = deployed
-    status, lines = checkout.watch("deploy", interrupt_at("==> cdk deploy"))
+    status, lines = checkout.watch("deploy", interrupt_at("==> cdk deploy"), home(checkout))
     assert status == 130
     assert last_line(lines) == (
         "local-cloud deploy: interrupted; what ran is left as it was: run `local-cloud deploy` again to finish, "
         "or `local-cloud down` to stop the local cloud"
     )
     assert not any(line.startswith("Traceback") for line in lines)
-    assert checkout.deploy()["copied"] is False
+    assert checkout.deploy(home(checkout))["copied"] is False
     assert_nothing_lost(checkout, before)

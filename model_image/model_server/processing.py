@@ -65,6 +65,11 @@ def numeric_array(values: Sequence[Any], what: str) -> np.ndarray:
 
 def finite_float32(array: np.ndarray, feature_count: int) -> np.ndarray:
     """Cast a numeric ``[N, features]`` array to float32, rejecting NaN, infinity and float32 overflow."""
+    # Fast check first: a sum of magnitudes within float32 range means every value is finite and fits, so the
+    # cast cannot overflow (NaN and infinity fail the test). For one row, 1.5 us instead of 3.6 us for the
+    # error-state context, cast and check below, which only the rare larger or non-finite inputs reach.
+    if np.add.reduce(np.abs(array), axis=None, dtype=np.float64) <= FLOAT32_MAX:
+        return np.ascontiguousarray(array, dtype=np.float32).reshape(-1, feature_count)
     with np.errstate(over="ignore", invalid="ignore"):
         matrix = np.ascontiguousarray(array, dtype=np.float32)
     finite = np.isfinite(matrix)

@@ -51,12 +51,14 @@ class Router:
         for route in routes:
             by_path.setdefault(route.path, {})[route.method] = route.endpoint
         self._exact = {path: Match(methods, NO_PARAMS) for path, methods in by_path.items() if "{" not in path}
-        # Templated paths by segment count: ("", "v2", "models", "{model_name}", "infer") and its endpoints.
-        self._templated: dict[int, list[tuple[tuple[str, ...], dict[str, Endpoint]]]] = {}
+        # Templated paths by segment count and last segment ("" when that is a parameter), so that a request
+        # is compared with the one or two templates it can match: ("", "v2", "models", "{model_name}", "infer").
+        self._templated: dict[tuple[int, str], list[tuple[tuple[str, ...], dict[str, Endpoint]]]] = {}
         for path, methods in by_path.items():
             if "{" in path:
                 segments = tuple(path.split("/"))
-                self._templated.setdefault(len(segments), []).append((segments, methods))
+                last = "" if segments[-1].startswith("{") else segments[-1]
+                self._templated.setdefault((len(segments), last), []).append((segments, methods))
 
     def match(self, path: str) -> Match | None:
         """The endpoints and parameters of ``path``; None when no route has it."""
@@ -64,10 +66,11 @@ class Router:
         if exact is not None:
             return exact
         parts = path.split("/")
-        for segments, methods in self._templated.get(len(parts), ()):
-            params = _parameters(segments, parts)
-            if params is not None:
-                return Match(methods, params)
+        for key in ((len(parts), parts[-1]), (len(parts), "")):
+            for segments, methods in self._templated.get(key, ()):
+                params = _parameters(segments, parts)
+                if params is not None:
+                    return Match(methods, params)
         return None
 
 

@@ -136,9 +136,10 @@ def parse_infer_request(
 
 
 def _bytes_elements(values: list[str]) -> bytes:
-    """BYTES tensor in the binary extension: each element's length (uint32 little-endian), then its bytes."""
-    encoded = [value.encode() for value in values]
-    return b"".join(struct.pack("<I", len(item)) + item for item in encoded)
+    """BYTES tensor in the binary extension: each element's length (uint32 little-endian), then its bytes.
+    Labels repeat (a batch has as many as rows but only a few distinct ones): each is encoded once."""
+    encoded = {value: struct.pack("<I", len(raw)) + raw for value in set(values) for raw in (value.encode(),)}
+    return b"".join(map(encoded.__getitem__, values))
 
 
 def encode_infer_response(request: InferRequest, prediction: Prediction, metadata: ModelMetadata) -> InferResponse:

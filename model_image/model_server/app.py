@@ -1,9 +1,9 @@
 """The ASGI application: lifespan (model loading), request ids and the access log, body reading, routing to
 both protocols' endpoints, and every failure as a JSON error.
 
-One pure-ASGI layer and no web framework: a one-row prediction costs about as much Python as a web
-framework's routing, request and response objects and middleware stack would add, so the request path is
-kept to the few steps it needs (see BENCHMARKS.md).
+One pure-ASGI application and no web framework: Starlette's routing, request and response objects and
+middleware stack took about half of a one-row prediction's time in the application, several times the model
+call, so the request path is kept to the few steps it needs (measurements in BENCHMARKS.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Which endpoint answers a request: exact paths by one dict lookup, templated ones (``{model_name}``) by
-comparing path segments. Both protocols' routes are a handful, so this replaces a web framework's router,
-whose regular expressions, request objects and middleware stack cost more than the model call."""
+comparing path segments. Both protocols' routes are a handful; a web framework's router, with its regular
+expressions, request objects and middleware stack, cost several times the model call per request."""
 
 from __future__ import annotations
 

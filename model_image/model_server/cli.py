@@ -63,6 +63,8 @@ def server_config(settings: Settings) -> ServerConfig:
         log_config=log_config(settings.log_level),
         log_level=settings.log_level,
         server_header=False,
+        # Forwarded-for headers would only rewrite the client address, which nothing reads: skip that layer.
+        proxy_headers=False,
         limit_concurrency=settings.max_connections,
         timeout_keep_alive=75,
         timeout_graceful_shutdown=settings.graceful_timeout_whole_s,

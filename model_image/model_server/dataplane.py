@@ -1,14 +1,13 @@
 """The one object both protocols' routes call: decode the body, run the model, encode the answer.
 
-It knows the model and the limits, and neither HTTP nor Starlette: routes hand it bytes and header values
-and get back a ``Reply``, so every protocol shares the same validation, model call and errors.
+It knows the model and the limits, and not HTTP: routes hand it bytes and header values and get back a
+``Reply``, so every protocol shares the same validation, model call and errors.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from importlib.metadata import version
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -19,18 +18,18 @@ from .model import Model
 SERVER_NAME = "model-server"
 
 
-@dataclass(frozen=True)
-class Reply:
-    """A response body, its exact Content-Type and any extra headers."""
+class Reply(NamedTuple):
+    """A response: body, exact Content-Type, status and any extra headers (a tuple: cheap to make per request)."""
 
     body: bytes
     media_type: str = sagemaker_format.JSON
-    headers: dict[str, str] = field(default_factory=dict)
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
 
 
-def json_reply(document: Any) -> Reply:
+def json_reply(document: Any, status: int = 200) -> Reply:
     """A JSON document (numpy values included) as a reply."""
-    return Reply(orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY))
+    return Reply(orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY), status=status)
 
 
 class DataPlane:
@@ -77,7 +76,9 @@ class DataPlane:
         response = v2_format.encode_infer_response(request, model.predict(request.features), model.metadata)
         if response.json_length is None:
             return Reply(response.body)
-        return Reply(response.body, v2_format.OCTET_STREAM, {v2_format.HEADER_LENGTH: str(response.json_length)})
+        return Reply(
+            response.body, v2_format.OCTET_STREAM, headers=((v2_format.HEADER_LENGTH, str(response.json_length)),)
+        )
 
     def model_metadata(self, name: str, model_version: str | None) -> Reply:
         """Open Inference Protocol model metadata of the named model."""

@@ -5,6 +5,9 @@ a few hundred such connections hold their sockets, and `limit_concurrency` slots
 nginx's ``client_header_timeout``, each request's head must arrive within ``HEADER_TIMEOUT_S`` of its first
 byte, or of the connection's start for the first request; otherwise the server answers 408 and closes.
 The body is not covered: it is read by the application, within the body size limit.
+
+Most requests arrive whole in one read, so the deadline is only armed when a read leaves a request's head
+incomplete: no timer is made and cancelled per request.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
         super().__init__(config, *args, **kwargs)
         self.header_timeout_s = config.header_timeout_s
         self._header_deadline: asyncio.TimerHandle | None = None
+        self._reading_head = False
 
     def _arm_header_deadline(self) -> None:
         self._cancel_header_deadline()
@@ -59,12 +63,17 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self._arm_header_deadline()
 
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._reading_head and self._header_deadline is None:
+            self._arm_header_deadline()  # the head began in this read, now: the deadline counts from here
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        if self._header_deadline is None:
-            self._arm_header_deadline()
+        self._reading_head = True
 
     def on_headers_complete(self) -> None:
+        self._reading_head = False
         self._cancel_header_deadline()
         super().on_headers_complete()
 

@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import onnxruntime as ort
@@ -118,8 +118,7 @@ def session_options(threads: int) -> ort.SessionOptions:
     return options
 
 
-@dataclass(frozen=True)
-class Prediction:
+class Prediction(NamedTuple):
     """Model output for a batch: one label and one probability row per input row."""
 
     labels: list[str]
@@ -133,6 +132,7 @@ class Model:
         self.metadata = metadata
         self._session = session
         self._class_names = np.asarray(metadata.class_names, dtype=object)
+        self._output_names = list(OUTPUT_NAMES)
         self._check_signature()
 
     @classmethod
@@ -183,5 +183,5 @@ class Model:
 
     def predict(self, features: np.ndarray) -> Prediction:
         """Labels and class probabilities for a float32 ``[N, features]`` matrix."""
-        label_index, probabilities = self._session.run(list(OUTPUT_NAMES), {self.metadata.input_name: features})
-        return Prediction(labels=self._class_names[label_index].tolist(), probabilities=probabilities)
+        label_index, probabilities = self._session.run(self._output_names, {self.metadata.input_name: features})
+        return Prediction(self._class_names[label_index].tolist(), probabilities)

@@ -1,39 +1,34 @@
-"""The HTTP side of a ``Reply`` and the one error shape: ``{"error": ...}``."""
+"""The HTTP side of a ``Reply`` (one response start, one body) and the one error shape: ``{"error": ...}``."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
-from starlette.requests import Request
-from starlette.responses import Response
 
-from .dataplane import DataPlane, Reply
+from .asgi import Send
+from .dataplane import Reply
 from .errors import RequestError, http_status
 
-
-def data_plane(request: Request) -> DataPlane:
-    """The application's data plane (set when the application is made)."""
-    plane: DataPlane = request.app.state.data_plane
-    return plane
+REQUEST_ID_HEADER = b"x-request-id"
+_JSON = b"application/json"
 
 
-def reply_response(reply: Reply) -> Response:
-    """``reply`` with its Content-Type exactly as chosen: Starlette would append ``; charset=utf-8`` to text."""
-    return Response(reply.body, headers={"content-type": reply.media_type, **reply.headers})
-
-
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+def error_reply(status: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> Reply:
     """The body every failure answers with, so clients parse one error format for both protocols."""
-    body = orjson.dumps({"error": message})
-    return Response(body, status_code=status, headers={"content-type": "application/json", **(headers or {})})
+    return Reply(orjson.dumps({"error": message}), status=status, headers=headers)
 
 
-def request_error_response(error: RequestError, headers: dict[str, str] | None = None) -> Response:
+def request_error_reply(error: RequestError, headers: tuple[tuple[str, str], ...] = ()) -> Reply:
     """A typed request error with the one status its type maps to."""
-    return error_response(http_status(error), error.message, headers)
+    return error_reply(http_status(error), error.message, headers)
 
 
-def json_response(document: Any, status: int = 200) -> Response:
-    """A small JSON document (health answers)."""
-    return Response(orjson.dumps(document), status_code=status, headers={"content-type": "application/json"})
+async def send_reply(send: Send, reply: Reply, request_id: bytes, with_body: bool = True) -> None:
+    """``reply`` with its Content-Type exactly as chosen (no ``charset`` added) and the request id; a HEAD
+    request gets the headers of the body it would have had, without the body."""
+    body = reply.body
+    media_type = _JSON if reply.media_type == "application/json" else reply.media_type.encode("latin-1")
+    headers = [(b"content-type", media_type), (b"content-length", b"%d" % len(body)), (REQUEST_ID_HEADER, request_id)]
+    if reply.headers:
+        headers += [(name.encode("latin-1"), value.encode("latin-1")) for name, value in reply.headers]
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body if with_body else b""})

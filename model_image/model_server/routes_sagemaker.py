@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from collections.abc import Mapping
 
-from .responses import data_plane, json_response, reply_response
+from .dataplane import DataPlane, Reply
+from .headers import header
+from .routing import Route
+
+PING_OK = Reply(b'{"status":"ok"}')
 
 
-async def ping(request: Request) -> Response:
+def ping(plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes) -> Reply:
     """200 once the model is loaded, which is what SageMaker waits for before routing traffic."""
-    data_plane(request).loaded_model()
-    return json_response({"status": "ok"})
+    plane.loaded_model()
+    return PING_OK
 
 
-async def invocations(request: Request) -> Response:
+def invocations(plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes) -> Reply:
     """Predict a batch in any body format the SageMaker SDK's serializers write."""
-    headers = request.headers
-    body = await request.body()
-    return reply_response(data_plane(request).invocations(body, headers.get("content-type"), headers.get("accept")))
+    return plane.invocations(body, header(headers, b"content-type"), header(headers, b"accept"))
 
 
 routes = [
-    Route("/ping", ping, methods=["GET"]),
-    Route("/invocations", invocations, methods=["POST"]),
+    Route("GET", "/ping", ping),
+    Route("POST", "/invocations", invocations),
 ]

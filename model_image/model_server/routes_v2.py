@@ -2,61 +2,63 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from collections.abc import Mapping
 
-from .responses import data_plane, json_response, reply_response
+from .dataplane import DataPlane, Reply, json_reply
+from .headers import header
+from .routing import Route
 from .v2_format import HEADER_LENGTH
 
+_HEADER_LENGTH = HEADER_LENGTH.encode()
+LIVE = Reply(b'{"live":true}')
 
-async def live(request: Request) -> Response:
+
+def live(plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes) -> Reply:
     """The process answers: it is alive."""
-    return json_response({"live": True})
+    return LIVE
 
 
-async def ready(request: Request) -> Response:
+def ready(plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes) -> Reply:
     """Ready once the model is loaded."""
-    is_ready = data_plane(request).model is not None
-    return json_response({"ready": is_ready}, status=200 if is_ready else 503)
+    is_ready = plane.model is not None
+    return json_reply({"ready": is_ready}, status=200 if is_ready else 503)
 
 
-async def server_metadata(request: Request) -> Response:
+def server_metadata(plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes) -> Reply:
     """Server name, version and supported protocol extensions."""
-    return reply_response(data_plane(request).server_metadata())
+    return plane.server_metadata()
 
 
-async def model_metadata(request: Request) -> Response:
+def model_metadata(plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes) -> Reply:
     """Name, versions, platform and tensor signature of the model."""
-    params = request.path_params
-    return reply_response(data_plane(request).model_metadata(params["model_name"], params.get("model_version")))
+    return plane.model_metadata(params["model_name"], params.get("model_version"))
 
 
-async def model_ready(request: Request) -> Response:
+def model_ready(plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes) -> Reply:
     """Ready for inference once loaded (404 for another model)."""
-    params = request.path_params
-    model = data_plane(request).named_model(params["model_name"], params.get("model_version"))
-    return json_response({"name": model.metadata.name, "ready": True})
+    model = plane.named_model(params["model_name"], params.get("model_version"))
+    return json_reply({"name": model.metadata.name, "ready": True})
 
 
-async def infer(request: Request) -> Response:
+def infer(plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes) -> Reply:
     """Run the model on one FP32 ``[N, features]`` tensor; echo the request ``id``."""
-    params, headers = request.path_params, request.headers
-    body = await request.body()
-    reply = data_plane(request).infer(
-        params["model_name"], params.get("model_version"), body, headers.get("content-type"), headers.get(HEADER_LENGTH)
+    return plane.infer(
+        params["model_name"],
+        params.get("model_version"),
+        body,
+        header(headers, b"content-type"),
+        header(headers, _HEADER_LENGTH),
     )
-    return reply_response(reply)
 
 
 routes = [
-    Route("/v2/health/live", live, methods=["GET"]),
-    Route("/v2/health/ready", ready, methods=["GET"]),
-    Route("/v2", server_metadata, methods=["GET"]),
-    Route("/v2/models/{model_name}", model_metadata, methods=["GET"]),
-    Route("/v2/models/{model_name}/versions/{model_version}", model_metadata, methods=["GET"]),
-    Route("/v2/models/{model_name}/ready", model_ready, methods=["GET"]),
-    Route("/v2/models/{model_name}/versions/{model_version}/ready", model_ready, methods=["GET"]),
-    Route("/v2/models/{model_name}/infer", infer, methods=["POST"]),
-    Route("/v2/models/{model_name}/versions/{model_version}/infer", infer, methods=["POST"]),
+    Route("GET", "/v2/health/live", live),
+    Route("GET", "/v2/health/ready", ready),
+    Route("GET", "/v2", server_metadata),
+    Route("GET", "/v2/models/{model_name}", model_metadata),
+    Route("GET", "/v2/models/{model_name}/versions/{model_version}", model_metadata),
+    Route("GET", "/v2/models/{model_name}/ready", model_ready),
+    Route("GET", "/v2/models/{model_name}/versions/{model_version}/ready", model_ready),
+    Route("POST", "/v2/models/{model_name}/infer", infer),
+    Route("POST", "/v2/models/{model_name}/versions/{model_version}/infer", infer),
 ]

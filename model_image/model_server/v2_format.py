@@ -10,8 +10,8 @@ little-endian floats, BYTES as a 4-byte little-endian length before each element
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import orjson
@@ -28,25 +28,22 @@ OCTET_STREAM = "application/octet-stream"
 _CONTENT_TYPES = ("application/json", OCTET_STREAM)
 
 
-@dataclass(frozen=True)
-class RequestedOutput:
+class RequestedOutput(NamedTuple):
     """One output the client asked for, and whether it wants it as raw bytes."""
 
     name: str
     binary: bool
 
 
-@dataclass(frozen=True)
-class InferRequest:
+class InferRequest(NamedTuple):
     """A validated infer request: the model's input matrix, the outputs wanted, the id to echo."""
 
     request_id: str | None
     features: np.ndarray
-    outputs: list[RequestedOutput]
+    outputs: Sequence[RequestedOutput]
 
 
-@dataclass(frozen=True)
-class InferResponse:
+class InferResponse(NamedTuple):
     """The response body; ``json_length`` is set when binary tensors follow the JSON header."""
 
     body: bytes
@@ -98,12 +95,16 @@ def _input_features(document: dict[str, Any], binary: bytes, metadata: ModelMeta
     return features_from_fp32_bytes(binary, shape, feature_count)
 
 
-def _requested_outputs(document: dict[str, Any]) -> list[RequestedOutput]:
+# Every output, all as JSON or all binary: what a request that names no outputs gets.
+_ALL_OUTPUTS = {binary: tuple(RequestedOutput(name, binary) for name in OUTPUT_NAMES) for binary in (False, True)}
+
+
+def _requested_outputs(document: dict[str, Any]) -> Sequence[RequestedOutput]:
     """The optional ``outputs`` list (all outputs when absent), each binary or JSON."""
     binary_default = _parameters(document, "request").get("binary_data_output", False) is True
     outputs = document.get("outputs")
     if outputs is None:
-        return [RequestedOutput(name, binary_default) for name in OUTPUT_NAMES]
+        return _ALL_OUTPUTS[binary_default]
     if not isinstance(outputs, list) or not all(isinstance(item, dict) for item in outputs):
         raise InvalidRequestError('"outputs" must be a list of {"name": ...} objects')
     names = [item.get("name") for item in outputs]
@@ -135,9 +136,10 @@ def parse_infer_request(
 
 
 def _bytes_elements(values: list[str]) -> bytes:
-    """BYTES tensor in the binary extension: each element's length (uint32 little-endian), then its bytes."""
-    encoded = [value.encode() for value in values]
-    return b"".join(struct.pack("<I", len(item)) + item for item in encoded)
+    """BYTES tensor in the binary extension: each element's length (uint32 little-endian), then its bytes.
+    Labels repeat (a batch has as many as rows but only a few distinct ones): each is encoded once."""
+    encoded = {value: struct.pack("<I", len(raw)) + raw for value in set(values) for raw in (value.encode(),)}
+    return b"".join(map(encoded.__getitem__, values))
 
 
 def encode_infer_response(request: InferRequest, prediction: Prediction, metadata: ModelMetadata) -> InferResponse:

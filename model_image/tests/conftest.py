@@ -1,4 +1,4 @@
-"""Fixtures: the real application (real model, real middleware) behind Starlette's in-process test client,
+"""Fixtures: the real application (real model, body handling, routing) behind Starlette's in-process test client,
 and the helpers the process, client and image tests share."""
 
 from __future__ import annotations

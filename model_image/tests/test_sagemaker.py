@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager
 import pytest
 from starlette.testclient import TestClient
 
+from model_server.logging_setup import utc_timestamp
 from model_server.model import Model
 
 IRIS_ROW = [5.1, 3.5, 1.4, 0.2]
@@ -102,3 +103,9 @@ def test_an_internal_error_is_500_json_without_a_stack_trace(
     assert response.json() == {"error": "internal error (request id bug-1)"}
     assert "secret" not in response.text
     assert "Traceback" not in response.text
+
+
+def test_access_line_times_keep_their_milliseconds_within_a_second() -> None:
+    assert utc_timestamp(1_700_000_000.123) == "2023-11-14T22:13:20.123Z"
+    assert utc_timestamp(1_700_000_000.987) == "2023-11-14T22:13:20.987Z"
+    assert utc_timestamp(1_700_000_001.004) == "2023-11-14T22:13:21.004Z"

@@ -107,7 +107,7 @@ SERVERS: tuple[Server, ...] = (
         "model_server",
         "ours (model_server, ONNX)",
         MODEL_IMAGE_DIR / "requirements.txt",
-        ("ping", "v2", "sagemaker"),
+        ("ping", "v2", "v2_binary", "sagemaker"),
         "/ping",
         _ours,
         MODEL_IMAGE_DIR,

@@ -10,10 +10,12 @@ project's training code fits, written with joblib.
 
 Before anything is timed, every server must give known iris rows their known class in every scenario it
 takes part in; one wrong answer stops the benchmark. Then, at 16 connections: `GET /ping` (ours: the HTTP
-floor), V2 infer with 1 row and with 100 rows (servers that speak the Open Inference Protocol),
+floor), V2 infer with 1 row and with 100 rows (servers that speak the Open Inference Protocol), 100 rows
+through the binary tensor data extension (ours; the body built by tritonclient, as its `infer` sends it),
 `/invocations` with 1 row and with 100 rows (servers that speak SageMaker's contract). Rounds alternate the
 servers so that drift in machine load hits all alike; the table shows per-metric medians over the rounds and
-each server's req/s as a ratio to ours. Also measured: cold start (process start -> first 200 on the
+each server's req/s as a ratio to ours; below it, ours against its own `/ping` and the binary 100-row batches
+against the JSON ones (rows/s). Also measured: cold start (process start -> first 200 on the
 readiness path) and, when a docker engine answers, image size and container cold start of our image against
 the gunicorn + Flask + scikit-learn image built from the same base. Results: `benchmarks/results/serving.json`.
 """
@@ -57,7 +59,7 @@ from delivery_tools.common.errors import ToolError
 from delivery_tools.common.http import free_port, wait_for_ping
 from delivery_tools.common.project import load_module
 
-TRAINING_SCRIPT = MODEL_IMAGE_DIR / "training" / "train.py"
+TRAINING_SCRIPT = MODEL_IMAGE_DIR / "model_training" / "train.py"
 RESULTS_FILE = REPO / "benchmarks" / "results" / "serving.json"
 VENV_ROOT = REPO / ".venv-bench"
 CONNECTIONS = 16
@@ -72,11 +74,14 @@ class Scenario:
     rows: int
 
 
+JSON_BATCH = Scenario(f"V2 infer, {BATCH_ROWS} rows", "v2", BATCH_ROWS)
+BINARY_BATCH = Scenario(f"V2 infer, {BATCH_ROWS} rows, binary tensors", "v2_binary", BATCH_ROWS)
 SCENARIOS = (
     Scenario("GET /ping", "ping", 0),
     Scenario("V2 infer, 1 row", "v2", 1),
     Scenario("/invocations, 1 row", "sagemaker", 1),
-    Scenario(f"V2 infer, {BATCH_ROWS} rows", "v2", BATCH_ROWS),
+    JSON_BATCH,
+    BINARY_BATCH,
     Scenario(f"/invocations, {BATCH_ROWS} rows", "sagemaker", BATCH_ROWS),
 )
 
@@ -137,7 +142,23 @@ def train_sklearn_model(path: Path) -> None:
     joblib.dump(training.fit_pipeline(training.load_dataset()), path)
 
 
-def check_server(server: Server, base_url: str, bodies: dict[tuple[str, int], Path]) -> list[str]:
+def ratios_to_ping(results: list[wrk.LoadResult], ours: str) -> dict[str, float]:
+    """Ours: each scenario's req/s divided by ours on `GET /ping`, the floor of the HTTP stack."""
+    by_scenario = {r.scenario: r.requests_per_s for r in results if r.server == ours}
+    floor = by_scenario.get(SCENARIOS[0].name)
+    if not floor:
+        return {}
+    return {name: round(rate / floor, 3) for name, rate in by_scenario.items() if name != SCENARIOS[0].name}
+
+
+def binary_over_json(results: list[wrk.LoadResult], ours: str) -> float | None:
+    """Ours: rows/s of the 100-row batches through the binary tensor extension over the JSON ones."""
+    rows_per_s = {r.scenario: r.rows_per_s for r in results if r.server == ours}
+    binary, json_path = rows_per_s.get(BINARY_BATCH.name), rows_per_s.get(JSON_BATCH.name)
+    return round(binary / json_path, 3) if binary and json_path else None
+
+
+def check_server(server: Server, base_url: str, bodies: dict[tuple[str, int], answers.Body]) -> list[str]:
     """Ask `server` every scenario's body once; WrongAnswerError unless each known row gets its known class."""
     checked = []
     for scenario in scenarios_of(server):
@@ -145,14 +166,14 @@ def check_server(server: Server, base_url: str, bodies: dict[tuple[str, int], Pa
         if scenario.protocol == "ping":
             response = requests.get(url, timeout=30)
         else:
-            body = bodies[(scenario.protocol, scenario.rows)].read_bytes()
-            response = requests.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=30)
+            body = bodies[(scenario.protocol, scenario.rows)]
+            response = requests.post(url, data=body.path.read_bytes(), headers=body.headers, timeout=30)
         if response.status_code != requests.codes.ok:
             raise answers.WrongAnswerError(
                 f"{server.label} answered {scenario.name} with {response.status_code}: {response.text[:300]}"
             )
         if scenario.protocol != "ping":
-            answers.check_answer(server.label, scenario.protocol, scenario.rows, response.json())
+            answers.check_response(server.label, scenario.protocol, scenario.rows, response.content, response.headers)
         checked.append(scenario.name)
     return checked
 
@@ -197,9 +218,11 @@ def load_benchmarks(
             print(f"answers of {server.key} are right: {', '.join(checked[server.key])}", flush=True)
 
         def one_run(server: Server, scenario: Scenario, seconds: int) -> dict[str, int]:
-            body = None if scenario.protocol == "ping" else bodies[(scenario.protocol, scenario.rows)]
             url = urls[server.key] + answers.PATHS[scenario.protocol]
-            return wrk.run_wrk(url, body, script, CONNECTIONS, seconds)
+            if scenario.protocol == "ping":
+                return wrk.run_wrk(url, None, script, CONNECTIONS, seconds)
+            body = bodies[(scenario.protocol, scenario.rows)]
+            return wrk.run_wrk(url, body.path, script, CONNECTIONS, seconds, body.headers)
 
         for server in chosen:  # warm-up: first requests, lazy imports, connection set-up
             one_run(server, scenarios_of(server)[0], WARM_UP_S)
@@ -349,6 +372,8 @@ def _benchmark(args: argparse.Namespace) -> int:
             images = image_benchmarks(models, work, base, runs=3)
 
     ratios = ratios_to_ours(results, OURS.key)
+    to_ping = ratios_to_ping(results, OURS.key)
+    binary = binary_over_json(results, OURS.key)
     labels = {s.key: s.label for s in SERVERS}
     report = {
         "machine": {**started_on, "load_average_1m_at_end": machine()["load_average_1m"]},
@@ -359,12 +384,17 @@ def _benchmark(args: argparse.Namespace) -> int:
         "answers_checked": checked,
         "load": [{**asdict(r), "ratio_to_ours": ratios[(r.server, r.scenario)]} for r in results],
         "load_rounds": [asdict(r) for r in every_round],
+        "ours_req_per_s_over_ping": to_ping,
+        "binary_over_json_rows_per_s": binary,
         "cold_start": cold,
         "images": images,
     }
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     RESULTS_FILE.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(table(results, ratios, labels))
+    print()
+    print("ours, req/s ÷ its own GET /ping: " + ", ".join(f"{name} {ratio:.2f}" for name, ratio in to_ping.items()))
+    print(f"ours, {BATCH_ROWS}-row batches, rows/s binary tensors ÷ JSON: {binary}")
     print()
     print(cold_start_table(cold, images, labels))
     print(json.dumps({"machine": report["machine"]}, indent=2))

@@ -1,7 +1,7 @@
 """wrk, the load tool of the serving benchmark: one run, its summary, and medians over rounds.
 
-wrk comes from Debian (`apt-get install wrk`). A Lua script sends the body file (or nothing, for a GET) and
-prints wrk's own summary and percentiles as one JSON line, which is what is parsed here.
+wrk comes from Debian (`apt-get install wrk`). A Lua script sends the body file (or nothing, for a GET) with the
+request's headers and prints wrk's own summary and percentiles as one JSON line, which is what is parsed here.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,11 @@ if body_path ~= nil and body_path ~= "" then
   wrk.method = "POST"
   wrk.body = body_file:read("*a")
   body_file:close()
-  wrk.headers["Content-Type"] = "application/json"
+end
+-- Request headers, one "Name: value" per line.
+for line in string.gmatch(os.getenv("WRK_HEADERS") or "", "[^\\n]+") do
+  local name, value = string.match(line, "^([^:]+):%s*(.*)$")
+  wrk.headers[name] = value
 end
 
 function done(summary, latency, requests)
@@ -97,12 +102,26 @@ def median_result(rounds: list[LoadResult]) -> LoadResult:
     )
 
 
-def run_wrk(url: str, body_file: Path | None, script: Path, connections: int, duration_s: int) -> dict[str, int]:
+def header_lines(headers: Mapping[str, str]) -> str:
+    """`headers` as the script reads them: one `Name: value` per line."""
+    return "".join(f"{name}: {value}\n" for name, value in headers.items())
+
+
+def run_wrk(
+    url: str,
+    body_file: Path | None,
+    script: Path,
+    connections: int,
+    duration_s: int,
+    headers: Mapping[str, str] | None = None,
+) -> dict[str, int]:
     """One wrk run with one thread, so that the load generator takes as little CPU from the servers as it can.
-    `body_file` None sends GETs."""
+    `body_file` None sends GETs; `headers` go with every request."""
     completed = run(
         ["wrk", "-t1", f"-c{connections}", f"-d{duration_s}s", "--latency", "-s", str(script), url],
-        env=with_env({"WRK_BODY_FILE": str(body_file) if body_file else ""}),
+        env=with_env(
+            {"WRK_BODY_FILE": str(body_file) if body_file else "", "WRK_HEADERS": header_lines(headers or {})}
+        ),
         timeout=duration_s + 60,
     )
     return parse_summary(completed.stdout)

@@ -9,10 +9,14 @@ from sklearn.datasets import load_iris
 
 from delivery_tools.benchmarks.answers import (
     CLASS_NAMES,
+    HEADER_LENGTH,
+    JSON_HEADERS,
     KNOWN_ROWS,
     WrongAnswerError,
     check_answer,
+    check_response,
     labels_in_answer,
+    labels_in_binary_answer,
     request_body,
     rows_and_labels,
     write_body,
@@ -55,8 +59,60 @@ def test_bodies_of_both_protocols(tmp_path: Path) -> None:
     tensor = request_body("v2", rows)["inputs"][0]
     assert (tensor["name"], tensor["datatype"], tensor["shape"]) == ("input", "FP32", [2, 4])
     assert tensor["data"] == rows[0] + rows[1]
-    written = json.loads(write_body(tmp_path, "v2", 100).read_text())
+    body = write_body(tmp_path, "v2", 100)
+    written = json.loads(body.path.read_text())
     assert written["inputs"][0]["shape"] == [100, 4] and len(written["inputs"][0]["data"]) == 400
+    assert body.headers == JSON_HEADERS
+
+
+def test_the_binary_body_is_a_json_header_then_the_raw_float32_rows(tmp_path: Path) -> None:
+    body = write_body(tmp_path, "v2_binary", 100)
+    content = body.path.read_bytes()
+    split = int(body.headers[HEADER_LENGTH])
+    assert set(body.headers) == {HEADER_LENGTH}  # tritonclient sends no Content-Type
+    header = json.loads(content[:split])
+    assert header["inputs"] == [
+        {"name": "input", "shape": [100, 4], "datatype": "FP32", "parameters": {"binary_data_size": 1600}}
+    ]
+    assert header["parameters"] == {"binary_data_output": True}
+    rows = np.frombuffer(content[split:], dtype="<f4").reshape(100, 4)
+    np.testing.assert_array_equal(rows, np.asarray(rows_and_labels(100)[0], dtype=np.float32))
+
+
+def binary_answer(labels: list[str]) -> tuple[bytes, dict[str, str]]:
+    """An answer with binary outputs, as the binary tensor data extension lays it out."""
+    tail = b"".join(len(label).to_bytes(4, "little") + label.encode() for label in labels)
+    size = {"binary_data_size": len(tail)}
+    outputs = [{"name": "label", "datatype": "BYTES", "shape": [len(labels)], "parameters": size}]
+    header = json.dumps({"model_name": "iris", "outputs": outputs}).encode()
+    return header + tail, {HEADER_LENGTH: str(len(header))}
+
+
+def test_labels_are_read_from_a_binary_answer_as_tritonclient_reads_it() -> None:
+    content, headers = binary_answer(["setosa", "virginica"])
+    assert labels_in_binary_answer(content, headers) == ["setosa", "virginica"]
+    check_response("ours", "v2_binary", 2, content, headers)
+    with pytest.raises(WrongAnswerError, match=r"ours answers wrongly \(v2_binary, 2 rows\): row 0"):
+        check_response("ours", "v2_binary", 2, *binary_answer(["virginica", "virginica"]))
+
+
+@pytest.mark.parametrize(
+    ("content", "headers"),
+    [
+        (b"not json", {}),
+        (b'{"outputs": []}', {}),
+        (binary_answer(["setosa"])[0], {HEADER_LENGTH: "x"}),
+    ],
+)
+def test_a_binary_answer_without_labels_is_refused(content: bytes, headers: dict[str, str]) -> None:
+    with pytest.raises(WrongAnswerError, match="binary"):
+        labels_in_binary_answer(content, headers)
+
+
+def test_json_responses_are_checked_from_their_bytes() -> None:
+    check_response("flask", "sagemaker", 1, b'{"predictions": [{"label": "setosa"}]}', {})
+    with pytest.raises(WrongAnswerError, match="flask answered sagemaker with no JSON"):
+        check_response("flask", "sagemaker", 1, b"<html>", {})
 
 
 def test_labels_are_read_from_every_answer_shape() -> None:

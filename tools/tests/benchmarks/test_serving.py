@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from delivery_tools.benchmarks import serving
-from delivery_tools.benchmarks.answers import WrongAnswerError, rows_and_labels, write_body
+from delivery_tools.benchmarks.answers import Body, WrongAnswerError, rows_and_labels, write_body
 from delivery_tools.benchmarks.servers import OURS, SERVERS
 from delivery_tools.benchmarks.wrk import INSTALL_HINT, LoadResult
 
@@ -45,6 +45,24 @@ def test_ratios_are_req_per_s_over_ours_in_the_same_scenario() -> None:
         ("gunicorn_flask", "/invocations, 1 row"): 0.25,
         ("mlserver", "V2 infer, 100 rows"): None,  # ours has no result there
     }
+
+
+def test_ours_is_set_against_its_own_ping_and_binary_batches_against_json() -> None:
+    results = [
+        result("model_server", "GET /ping", 10000),
+        result("model_server", "V2 infer, 1 row", 8000),
+        result("kserve", "V2 infer, 1 row", 1000),
+        LoadResult("model_server", serving.JSON_BATCH.name, 100, 16, 2000, 200000, 1.0, 2.0, 0),
+        LoadResult("model_server", serving.BINARY_BATCH.name, 100, 16, 3000, 300000, 1.0, 2.0, 0),
+    ]
+    assert serving.ratios_to_ping(results, "model_server") == {
+        "V2 infer, 1 row": 0.8,
+        serving.JSON_BATCH.name: 0.2,
+        serving.BINARY_BATCH.name: 0.3,
+    }
+    assert serving.binary_over_json(results, "model_server") == 1.5
+    assert serving.ratios_to_ping(results[1:], "model_server") == {}
+    assert serving.binary_over_json(results[:3], "model_server") is None
 
 
 def test_the_table_shows_every_result_with_its_ratio() -> None:
@@ -90,16 +108,16 @@ def stand_in(wrong_row: int | None) -> Iterator[str]:
 
 
 @pytest.fixture
-def bodies(tmp_path: Path) -> dict[tuple[str, int], Path]:
+def bodies(tmp_path: Path) -> dict[tuple[str, int], Body]:
     return {("v2", rows): write_body(tmp_path, "v2", rows) for rows in (1, serving.BATCH_ROWS)}
 
 
-def test_a_server_that_answers_right_passes_the_check(bodies: dict[tuple[str, int], Path]) -> None:
+def test_a_server_that_answers_right_passes_the_check(bodies: dict[tuple[str, int], Body]) -> None:
     with stand_in(wrong_row=None) as url:
         assert serving.check_server(BY_KEY["kserve"], url, bodies) == ["V2 infer, 1 row", "V2 infer, 100 rows"]
 
 
-def test_a_server_that_answers_one_batch_row_wrongly_stops_the_benchmark(bodies: dict[tuple[str, int], Path]) -> None:
+def test_a_server_that_answers_one_batch_row_wrongly_stops_the_benchmark(bodies: dict[tuple[str, int], Body]) -> None:
     with stand_in(wrong_row=57) as url, pytest.raises(WrongAnswerError, match=r"KServe .* answers wrongly .* row 57"):
         serving.check_server(BY_KEY["kserve"], url, bodies)
 

@@ -1,8 +1,21 @@
 """wrk's summary line is read exactly, rates and error counts come from it, and rounds combine by median."""
 
+import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
 import pytest
 
-from delivery_tools.benchmarks.wrk import LoadResult, load_result, median_result, parse_summary
+from delivery_tools.benchmarks.wrk import (
+    SCRIPT,
+    LoadResult,
+    header_lines,
+    load_result,
+    median_result,
+    parse_summary,
+    run_wrk,
+)
 from delivery_tools.common.errors import ToolError
 
 WRK_STDOUT = """Running 8s test @ http://127.0.0.1:41234/invocations
@@ -51,3 +64,42 @@ def test_rounds_combine_to_per_metric_medians_and_summed_errors() -> None:
 def test_rounds_of_different_servers_are_not_combined() -> None:
     with pytest.raises(ValueError, match="cannot be combined"):
         median_result([result("ours", 100, 1.0, 0), result("kserve", 100, 1.0, 0)])
+
+
+def test_headers_become_one_line_each() -> None:
+    assert header_lines({"Inference-Header-Content-Length": "97", "X-A": "b"}) == (
+        "Inference-Header-Content-Length: 97\nX-A: b\n"
+    )
+    assert header_lines({}) == ""
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_wrk_posts_the_body_file_with_exactly_the_given_headers(tmp_path: Path) -> None:
+    seen: list[tuple[str | None, str | None, bytes]] = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append((self.headers.get("Content-Type"), self.headers.get("Inference-Header-Content-Length"), body))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    script, body = tmp_path / "load.lua", tmp_path / "body.bin"
+    script.write_text(SCRIPT, encoding="utf-8")
+    body.write_bytes(b'{"a":1}\x00\xff\x10')
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/infer"
+        summary = run_wrk(url, body, script, 1, 1, {"Inference-Header-Content-Length": "7"})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert summary["requests"] >= 1 and summary["status"] == 0
+    assert set(seen) == {(None, "7", b'{"a":1}\x00\xff\x10')}

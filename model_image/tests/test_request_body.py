@@ -77,3 +77,20 @@ def test_a_compressed_bomb_never_grows_the_server(start_server: Callable[..., Se
         urllib.request.urlopen(request, timeout=30)
     assert refused.value.code == 413
     assert peak_rss_kb(process.pid) - before < 40_000  # the 6 MB limit and a chunk, not 300 MB
+
+
+def test_a_body_declared_too_large_is_refused_unread_and_the_connection_closed(
+    client_with: Callable[..., AbstractContextManager[TestClient]],
+) -> None:
+    with client_with(max_body_bytes=100) as small:
+        response = small.post(
+            "/invocations", content=b"[" + b" " * 200 + b"]", headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 413
+    assert response.headers["connection"] == "close"
+    assert "202 bytes" in response.json()["error"]
+
+
+def test_an_identity_content_encoding_is_read_as_is(client: TestClient) -> None:
+    headers = {"content-type": "application/json", "content-encoding": "Identity"}
+    assert client.post("/invocations", content=JSON_BODY, headers=headers).status_code == 200

@@ -27,11 +27,18 @@ GRAPH_FILE = "model.onnx"
 WEIGHTS_FILE = "weights.bin"
 _SLICE = (len(FEATURE_NAMES), len(CLASS_NAMES))  # one [features, classes] weight matrix per slice
 _CHUNK_SLICES = 1 << 16  # 3 MB written at a time
+# The row a deploy's smoke test sends (metadata.json "smoke_test"), with the label the graph gives it.
+SMOKE_INSTANCE = [5.1, 3.5, 1.4, 0.2]
+
+
+def _matrix() -> np.ndarray[Any, np.dtype[np.float32]]:
+    """The seeded weight matrix every slice holds."""
+    return np.random.default_rng(20240601).normal(size=_SLICE).astype(np.float32)
 
 
 def _write_weights(path: Path, slices: int) -> str:
     """``slices`` weight matrices (all copies of one seeded matrix, so writing is disk-bound), and their sha256."""
-    matrix = np.random.default_rng(20240601).normal(size=_SLICE).astype(np.float32)
+    matrix = _matrix()
     chunk = np.broadcast_to(matrix, (_CHUNK_SLICES, *_SLICE)).tobytes()
     digest = hashlib.sha256()
     with path.open("wb") as file:
@@ -76,6 +83,12 @@ def _graph(slices: int) -> onnx.ModelProto:
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)])
 
 
+def _expected_label(row: list[float]) -> str:
+    """What the graph answers for `row`: the class of the largest logit of row @ slice 0."""
+    logits = np.asarray(row, dtype=np.float32) @ _matrix()
+    return CLASS_NAMES[int(np.argmax(logits))]
+
+
 def make_large_model(output_dir: Path, gigabytes: float) -> dict[str, Any]:
     """Write ``model.onnx``, ``weights.bin`` (``gigabytes`` GiB) and ``metadata.json`` into ``output_dir``."""
     slices = max(1, int(gigabytes * (1 << 30)) // (_SLICE[0] * _SLICE[1] * 4))
@@ -92,6 +105,7 @@ def make_large_model(output_dir: Path, gigabytes: float) -> dict[str, Any]:
         "input_name": ONNX_INPUT_NAME,
         "feature_names": list(FEATURE_NAMES),
         "class_names": list(CLASS_NAMES),
+        "smoke_test": {"instances": [SMOKE_INSTANCE], "label": _expected_label(SMOKE_INSTANCE)},
     }
     (output_dir / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
     return metadata

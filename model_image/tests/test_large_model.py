@@ -40,6 +40,12 @@ def test_the_server_loads_and_runs_it(large_model_dir: Path) -> None:
     assert prediction.probabilities.shape == (2, 3)
 
 
+def test_the_smoke_sample_in_the_metadata_is_what_the_model_answers(large_model_dir: Path) -> None:
+    sample = json.loads((large_model_dir / "metadata.json").read_text())["smoke_test"]
+    prediction = Model.load(large_model_dir).predict(np.array(sample["instances"], np.float32))
+    assert list(prediction.labels) == [sample["label"]]
+
+
 def test_one_flipped_byte_in_the_weights_is_refused(large_model_dir: Path, tmp_path: Path) -> None:
     for name in ("metadata.json", "model.onnx"):
         (tmp_path / name).write_bytes((large_model_dir / name).read_bytes())

@@ -10,6 +10,10 @@ Bodies are streamed both ways (an image layer of gigabytes never sits in memory)
 `Location` headers are rewritten back to the client's host and repository name. Authentication is the
 registry's own (none: `docker login` with moto's token succeeds as before).
 
+Each host counts the body bytes it received (pushes, copies in) and sent (pulls, copies out) since the proxy
+started; `GET /local-cloud/traffic` on any host answers every host's counters as JSON (ECR has no such
+route; the benchmarks read the bytes a deploy moved from it).
+
 Run as `python -m delivery_tools.localcloud.services.ecr_proxy CONFIG.json` (see `ProxyConfig`).
 """
 
@@ -33,6 +37,7 @@ import uvicorn
 from delivery_tools.localcloud.accounts import account_client
 from delivery_tools.localcloud.services.ecr_rules import (
     REGISTRY_HOST,
+    TRAFFIC_PATH,
     RegistryError,
     RepositoryRequest,
     name_unknown,
@@ -209,6 +214,13 @@ async def _send_error(send: Send, error: RegistryError, head_only: bool) -> None
     await send({"type": "http.response.body", "body": b"" if head_only else error.body})
 
 
+async def _send_json(send: Send, value: object) -> None:
+    body = json.dumps(value).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class EcrProxy:
     """The ASGI application: ECR's rules, then the request streamed to the backend registry."""
 
@@ -231,6 +243,7 @@ class EcrProxy:
         )
         # Check-then-write of tags is one step at a time, so two pushes of one tag cannot both pass.
         self._tag_lock = asyncio.Lock()
+        self.traffic = {host: {"received": 0, "sent": 0} for host in self._accounts}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -247,6 +260,9 @@ class EcrProxy:
             return
         account, region = account_region
         path: str = scope["path"]
+        if path == TRAFFIC_PATH and scope["method"] == "GET":
+            await _send_json(send, self.traffic)
+            return
         if path in ("/v2", "/v2/"):
             await self._forward(scope, receive, send, "/v2/", account, client_host)
             return
@@ -309,6 +325,7 @@ class EcrProxy:
         ]
         headers += [("host", client_host), ("x-forwarded-proto", "https")]
         has_body = any(name.lower() in (b"content-length", b"transfer-encoding") for name, _ in scope["headers"])
+        counters = self.traffic[client_host.rsplit(":", 1)[0]]
 
         async def body() -> AsyncIterator[bytes]:
             more = True
@@ -317,6 +334,7 @@ class EcrProxy:
                 if message["type"] == "http.disconnect":
                     raise ConnectionAbortedError("the client went away mid-request")
                 chunk = message.get("body", b"")
+                counters["received"] += len(chunk)
                 if request_copy is not None and len(request_copy) <= _MANIFEST_LIMIT:
                     request_copy.extend(chunk)
                 yield chunk
@@ -347,6 +365,7 @@ class EcrProxy:
                 response_headers.append((lowered.encode("latin-1"), value.encode("latin-1")))
             await send({"type": "http.response.start", "status": response.status_code, "headers": response_headers})
             async for chunk in response.aiter_raw():
+                counters["sent"] += len(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
         finally:

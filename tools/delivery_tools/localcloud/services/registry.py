@@ -18,6 +18,7 @@ import requests
 
 from delivery_tools.common.errors import ToolError
 from delivery_tools.localcloud.services import supervisor
+from delivery_tools.localcloud.services.ecr_rules import TRAFFIC_PATH
 from delivery_tools.localcloud.services.state import LocalCloudState
 
 SERVICE = "registry"
@@ -132,6 +133,7 @@ class RegistryClient:
     """A client for one registry host, verifying its certificate against `ca_certificate`."""
 
     def __init__(self, host: str, ca_certificate: Path, timeout: float = 10.0) -> None:
+        self.host = host
         self.base_url = f"https://{host}/v2"
         self._verify = str(ca_certificate)
         self._timeout = timeout
@@ -177,3 +179,10 @@ class RegistryClient:
             return []
         response.raise_for_status()
         return sorted(response.json().get("tags") or [])
+
+    def traffic(self) -> dict[str, dict[str, int]]:
+        """Body bytes each registry host of the ECR proxy received and sent since it started."""
+        response = requests.get(f"https://{self.host}{TRAFFIC_PATH}", verify=self._verify, timeout=self._timeout)
+        response.raise_for_status()
+        counters: dict[str, dict[str, int]] = response.json()
+        return counters

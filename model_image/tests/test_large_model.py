@@ -46,6 +46,14 @@ def test_the_smoke_sample_in_the_metadata_is_what_the_model_answers(large_model_
     assert list(prediction.labels) == [sample["label"]]
 
 
+def test_another_seed_is_another_model_of_the_same_size(large_model_dir: Path, tmp_path: Path) -> None:
+    other = make_large_model(tmp_path, MEGABYTES_64, seed=7)
+    assert other["external_data"] != json.loads((large_model_dir / "metadata.json").read_text())["external_data"]
+    assert (tmp_path / "weights.bin").stat().st_size == (large_model_dir / "weights.bin").stat().st_size
+    sample = other["smoke_test"]
+    assert list(Model.load(tmp_path).predict(np.array(sample["instances"], np.float32)).labels) == [sample["label"]]
+
+
 def test_one_flipped_byte_in_the_weights_is_refused(large_model_dir: Path, tmp_path: Path) -> None:
     for name in ("metadata.json", "model.onnx"):
         (tmp_path / name).write_bytes((large_model_dir / name).read_bytes())

@@ -181,7 +181,7 @@ class RegistryClient:
         return sorted(response.json().get("tags") or [])
 
     def traffic(self) -> dict[str, dict[str, int]]:
-        """Body bytes each registry host of the ECR proxy received and sent since it started."""
+        """Body bytes each `<host>/<repository>` of the ECR proxy received and sent since it started."""
         response = requests.get(f"https://{self.host}{TRAFFIC_PATH}", verify=self._verify, timeout=self._timeout)
         response.raise_for_status()
         counters: dict[str, dict[str, int]] = response.json()

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +18,8 @@ from typing import Any
 import pytest
 
 from config.project import MODEL_METADATA
+from delivery_tools.common.docker import large_images_removed
+from delivery_tools.common.project import generate_large_model
 from delivery_tools.common.smoke import Sample, smoke_test
 from delivery_tools.localcloud.services.state import checkout_cdk_out
 
@@ -30,60 +30,15 @@ WEIGHTS_GIB = 1.0
 OWN_IMAGE_BYTES = 1 << 30
 
 
-def image_ids() -> dict[str, int]:
-    """Every image id on the engine, with its size in bytes."""
-    listed = subprocess.run(
-        ["docker", "image", "ls", "--all", "--no-trunc", "--format", "{{.ID}} {{.Size}}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split("\n")
-    ids = {}
-    for line in filter(None, listed):
-        image_id, size = line.split(" ", 1)
-        ids[image_id] = _bytes(size)
-    return ids
-
-
-def _bytes(size: str) -> int:
-    """docker's human size ("1.35GB", "278MB", "641B") in bytes."""
-    for unit, factor in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3), ("B", 1)):
-        if size.endswith(unit):
-            return int(float(size[: -len(unit)]) * factor)
-    raise ValueError(f"unknown docker size {size!r}")
-
-
 @pytest.fixture
-def own_images() -> Iterator[None]:
-    """Remove the large images the test made (built stages, the pulled image), never anyone else's."""
-    before = set(image_ids())
-    yield
-    made = [image for image, size in image_ids().items() if image not in before and size >= OWN_IMAGE_BYTES]
-    if made:
-        subprocess.run(["docker", "image", "rm", "--force", *made], capture_output=True, check=False)
-
-
-@pytest.fixture
-def cloud(machine: Any, tmp_path: Path, own_images: None) -> Iterator[Any]:
-    """A checkout whose gigabyte files (the model, the build context CDK staged) go when the test ends."""
-    checkout = machine.checkout(tmp_path)
-    yield checkout
-    shutil.rmtree((checkout.project / MODEL_METADATA).parent, ignore_errors=True)
-    shutil.rmtree(checkout_cdk_out(checkout.project), ignore_errors=True)
-
-
-def generate_model(project: Path) -> dict[str, Any]:
-    """Replace the checkout's model with a generated one of WEIGHTS_GIB GiB of weights: its metadata."""
-    model_dir = (project / MODEL_METADATA).parent
-    for old in model_dir.iterdir():
-        old.unlink()
-    subprocess.run(
-        [sys.executable, "-m", "model_training.large_model", str(model_dir), "--gigabytes", str(WEIGHTS_GIB)],
-        check=True,
-        capture_output=True,
-    )
-    metadata: dict[str, Any] = json.loads((model_dir / "metadata.json").read_text())
-    return metadata
+def cloud(machine: Any, tmp_path: Path) -> Iterator[Any]:
+    """A checkout whose gigabyte files (the model, the build context CDK staged, the images built and pulled)
+    go when the test ends."""
+    with large_images_removed(OWN_IMAGE_BYTES):
+        checkout = machine.checkout(tmp_path)
+        yield checkout
+        shutil.rmtree((checkout.project / MODEL_METADATA).parent, ignore_errors=True)
+        shutil.rmtree(checkout_cdk_out(checkout.project), ignore_errors=True)
 
 
 def last_json(output: str) -> dict[str, Any]:
@@ -95,7 +50,7 @@ def test_a_gigabyte_model_is_built_copied_promoted_and_served(cloud: Any) -> Non
     started = time.monotonic()
     builder, promoted = cloud.settings.environments[:2]
     assert promoted.promote_from == builder.name and promoted.account != builder.account
-    metadata = generate_model(cloud.project)
+    metadata = generate_large_model(cloud.project, WEIGHTS_GIB, seed=1)
     weights = (cloud.project / MODEL_METADATA).parent / "weights.bin"
     assert weights.stat().st_size >= 10**9, "at least 1 GB of weights"
 

@@ -180,14 +180,16 @@ def invoke(bootstrap: list[str], event: bytes, timeout_seconds: float, user: int
 
 def report(function: str, seconds: float, cgroup_peaks: tuple[Path, ...] = CGROUP_PEAKS) -> str:
     """AWS Lambda's REPORT log line: duration, memory size and the function's peak memory (its largest
-    process's peak RSS), plus the container's peak as its memory limit counts it (with page cache)."""
+    process's peak RSS), plus the container's peak as its memory limit counts it (with page cache) and the
+    function's CPU time (what sizes it: Lambda gives CPU in proportion to memory)."""
     memory_size = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "?")
-    peak_rss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     container_peak = next((int(path.read_text()) for path in cgroup_peaks if path.is_file()), None)
     container = f"\tContainer Peak: {container_peak // (1 << 20)} MB" if container_peak is not None else ""
     return (
         f"REPORT Function: {function}\tDuration: {seconds * 1000:.2f} ms\tMemory Size: {memory_size} MB"
-        f"\tMax Memory Used: {peak_rss_mib} MB{container}"
+        f"\tMax Memory Used: {usage.ru_maxrss // 1024} MB{container}"
+        f"\tCPU: {usage.ru_utime + usage.ru_stime:.2f} s"
     )
 
 

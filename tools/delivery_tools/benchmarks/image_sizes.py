@@ -75,11 +75,8 @@ class Counters:
         return after.get(key, {}).get("received", 0) - before.get(key, {}).get("received", 0)
 
 
-def copy_report(project: Path, environment: EnvironmentSettings, since_ms: int) -> dict[str, float] | None:
-    """The copy function's REPORT line of this step, if it ran: duration, memory size, peak memory."""
-    stacks = stage_stacks(checkout_cdk_out(project), environment.name)
-    group = copy_function_log_group(moto.ENDPOINT_URL, environment.region, environment.account, stacks)
-    log = copy_log_since(moto.ENDPOINT_URL, environment.region, environment.account, group, since_ms)
+def parse_report(log: str) -> dict[str, float] | None:
+    """The copy function's REPORT line in `log`: duration, memory size, peak memory, CPU (None if absent)."""
     found = _REPORT.search(log)
     if found is None:
         return None
@@ -91,6 +88,13 @@ def copy_report(project: Path, environment: EnvironmentSettings, since_ms: int) 
         "container_peak_mib": float(peak["peak"]) if peak else -1.0,
         "cpu_seconds": float(cpu["cpu"]) if cpu else -1.0,
     }
+
+
+def copy_report(project: Path, environment: EnvironmentSettings, since_ms: int) -> dict[str, float] | None:
+    """The copy function's REPORT of this step, if it ran."""
+    stacks = stage_stacks(checkout_cdk_out(project), environment.name)
+    group = copy_function_log_group(moto.ENDPOINT_URL, environment.region, environment.account, stacks)
+    return parse_report(copy_log_since(moto.ENDPOINT_URL, environment.region, environment.account, group, since_ms))
 
 
 class Bench:

@@ -40,18 +40,21 @@ def _matrix(seed: int) -> np.ndarray[Any, np.dtype[np.float32]]:
 
 
 def _write_weights(path: Path, slices: int, seed: int) -> str:
-    """``slices`` weight matrices (all copies of one seeded matrix, so writing is disk-bound), and their sha256."""
+    """``slices`` weight matrices and their sha256: the seeded matrix the graph reads first, then seeded random
+    bytes, which gzip cannot shrink (as trained float weights barely shrink), so an image layer of them is as
+    large as the model and a push or copy moves every byte."""
     matrix = _matrix(seed)
-    chunk = np.broadcast_to(matrix, (_CHUNK_SLICES, *_SLICE)).tobytes()
+    random = np.random.default_rng(seed)
     digest = hashlib.sha256()
     with path.open("wb") as file:
-        remaining = slices
-        while remaining:
-            piece = chunk[: min(remaining, _CHUNK_SLICES) * matrix.nbytes]
+        remaining, piece = slices - 1, matrix.tobytes()
+        while True:
             file.write(piece)
             digest.update(piece)
-            remaining -= len(piece) // matrix.nbytes
-    return digest.hexdigest()
+            if not remaining:
+                return digest.hexdigest()
+            count = min(remaining, _CHUNK_SLICES)
+            piece, remaining = random.bytes(count * matrix.nbytes), remaining - count
 
 
 def _graph(slices: int) -> onnx.ModelProto:

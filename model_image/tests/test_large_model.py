@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import urllib.request
@@ -31,6 +32,12 @@ def test_weights_are_external_and_listed_with_their_sha256(large_model_dir: Path
     assert set(metadata["external_data"]) == {"weights.bin"}
     assert (large_model_dir / "weights.bin").stat().st_size == 64 * 1024 * 1024 // 48 * 48
     assert (large_model_dir / "model.onnx").stat().st_size < 4096
+
+
+def test_the_weights_do_not_compress(large_model_dir: Path) -> None:
+    """A registry stores layers gzipped: weights that compressed away would make a large image small."""
+    sample = (large_model_dir / "weights.bin").read_bytes()[: 1 << 20]
+    assert len(gzip.compress(sample, compresslevel=6)) > 0.99 * len(sample)
 
 
 def test_the_server_loads_and_runs_it(large_model_dir: Path) -> None:

@@ -4,7 +4,6 @@ moto runs a function's container with its memory size (`mem_limit`) only, and wa
 whatever the function's timeout. AWS Lambda gives the function:
 
 - its memory, and no swap beyond it (`memswap_limit` = memory);
-- a CPU share in proportion to its memory (one vCPU at 1,769 MB, AWS's documented ratio);
 - a `/tmp` of its ephemeral storage size (`EphemeralStorage.Size`, 512 MiB by default): here a tmpfs of
   that size, so a function writing more than that gets ENOSPC as on AWS. Unlike on AWS, tmpfs pages count
   toward the memory limit too, so a function that fills /tmp needs memory for it here;
@@ -25,18 +24,15 @@ from moto.awslambda.models import LambdaFunction
 
 # Longer than the shim's own timeout handling, so the function's timeout error is what is reported.
 WAIT_GRACE_SECONDS = 60
-# Lambda gives one vCPU at this memory size, and CPU in proportion below and above it.
-MIB_PER_VCPU = 1769
 _invoke_lambda = LambdaFunction._invoke_lambda
 _run = ContainerCollection.run
 _invoking = threading.local()
 
 
 def container_limits(memory_mib: int, ephemeral_storage_mib: int) -> dict[str, Any]:
-    """The docker run arguments that give a container Lambda's memory (no swap), CPU share and /tmp size."""
+    """The docker run arguments that give a container Lambda's memory (no swap) and /tmp size."""
     return {
         "mem_limit": f"{memory_mib}m",
-        "nano_cpus": memory_mib * 10**9 // MIB_PER_VCPU,
         "memswap_limit": f"{memory_mib}m",
         "tmpfs": {"/tmp": f"size={ephemeral_storage_mib}m,mode=1777"},  # noqa: S108
     }

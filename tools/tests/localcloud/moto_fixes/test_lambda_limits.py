@@ -11,11 +11,9 @@ from docker.models.containers import Container
 from delivery_tools.localcloud.moto_fixes import lambda_limits
 
 
-def test_memory_without_swap_its_cpu_share_and_a_tmp_of_the_ephemeral_storage_size() -> None:
-    assert lambda_limits.container_limits(1769, 2048)["nano_cpus"] == 10**9, "one vCPU at 1,769 MB"
+def test_memory_without_swap_and_a_tmp_of_the_ephemeral_storage_size() -> None:
     assert lambda_limits.container_limits(1024, 2048) == {
         "mem_limit": "1024m",
-        "nano_cpus": 578_858_111,
         "memswap_limit": "1024m",
         "tmpfs": {"/tmp": "size=2048m,mode=1777"},
     }

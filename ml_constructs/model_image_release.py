@@ -14,6 +14,9 @@ from ml_constructs.vendored import annotate_vendored_function
 
 # cdk-ecr-deployment's default; the function is a singleton per stack AND memory size.
 DEFAULT_COPY_MEMORY_MIB = 512
+# Lambda's default /tmp. The copy streams every blob registry to registry and spools nothing (docs/image-sizes.md),
+# so /tmp does not grow with the image.
+DEFAULT_COPY_EPHEMERAL_STORAGE_MIB = 512
 
 
 class ImageCopyRole(Construct):
@@ -25,14 +28,22 @@ class ImageCopyRole(Construct):
     """
 
     @classmethod
-    def of(cls, scope: Construct, memory_mib: int) -> "ImageCopyRole":
+    def of(cls, scope: Construct, memory_mib: int, ephemeral_storage_mib: int) -> "ImageCopyRole":
         stack = Stack.of(scope)
         construct_id = f"ImageCopyRole{memory_mib}MiB"
         existing = stack.node.try_find_child(construct_id)
-        return existing if isinstance(existing, ImageCopyRole) else cls(stack, construct_id)
+        if not isinstance(existing, ImageCopyRole):
+            return cls(stack, construct_id, ephemeral_storage_mib)
+        if existing.ephemeral_storage_mib != ephemeral_storage_mib:
+            raise ValueError(
+                f"the {memory_mib} MiB copy function of this stack already has {existing.ephemeral_storage_mib} MiB "
+                f"of ephemeral storage, not {ephemeral_storage_mib}: releases sharing a memory size share the function"
+            )
+        return existing
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, ephemeral_storage_mib: int) -> None:
         super().__init__(scope, construct_id)
+        self.ephemeral_storage_mib = ephemeral_storage_mib
         self.role = iam.Role(
             self,
             "Role",
@@ -54,6 +65,10 @@ class ImageCopyRole(Construct):
             function = _copy_function(deployment)
             self._log_policy = self._allow_logs(function)
             annotate_vendored_function(function)
+            # cdk-ecr-deployment has no prop for the function's /tmp: set on the CloudFormation resource.
+            resource = function.node.default_child
+            assert isinstance(resource, lambda_.CfnFunction)
+            resource.add_property_override("EphemeralStorage.Size", self.ephemeral_storage_mib)
         deployment.node.add_dependency(self._log_policy)
 
     def _allow_logs(self, function: lambda_.Function) -> iam.Policy:
@@ -145,12 +160,13 @@ class ModelImageRelease(Construct):
         image_uri_parameter_name: str,
         image_tag_parameter_name: str,
         copy_memory_mib: int = DEFAULT_COPY_MEMORY_MIB,
+        copy_ephemeral_storage_mib: int = DEFAULT_COPY_EPHEMERAL_STORAGE_MIB,
     ) -> None:
         super().__init__(scope, construct_id)
         self.source = source
         self.image_tag = source.image_tag
 
-        copy_role = ImageCopyRole.of(self, copy_memory_mib)
+        copy_role = ImageCopyRole.of(self, copy_memory_mib, copy_ephemeral_storage_mib)
         source.grant_pull(copy_role.role)
         repository.grant_pull_push(copy_role.role)
         self.copy = ECRDeployment(

@@ -14,6 +14,10 @@ from ml_constructs import ImageSource, ModelImageBuild, ModelImageRelease, Repos
 # Stack outputs that say what image the environment runs; reviews read them from the templates.
 IMAGE_ORIGIN_OUTPUT = "ImageOrigin"
 IMAGE_TAG_OUTPUT = "ImageTag"
+# The copy function, sized by measurement (docs/image-sizes.md): it streams every blob, so its memory does
+# not grow with the image and /tmp holds nothing of it; memory buys the CPU share that hashing and TLS need.
+COPY_MEMORY_MIB = 512
+COPY_EPHEMERAL_STORAGE_MIB = 512
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ class ModelImageStack(Stack):
             repository=repository,
             image_uri_parameter_name=settings.ssm_image_uri_parameter,
             image_tag_parameter_name=settings.ssm_image_tag_parameter,
+            copy_memory_mib=COPY_MEMORY_MIB,
+            copy_ephemeral_storage_mib=COPY_EPHEMERAL_STORAGE_MIB,
         )
         CfnOutput(self, IMAGE_ORIGIN_OUTPUT, value=_origin(image_from))
         CfnOutput(self, IMAGE_TAG_OUTPUT, value=self.release.image_tag)

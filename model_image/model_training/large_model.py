@@ -5,7 +5,9 @@ For start-up and image benchmarks and the external-data tests; never committed. 
 48-byte slice of the weights per request (a Gather whose index depends on the input, so onnxruntime cannot
 fold it away at load time), so serving stays fast while loading moves every byte.
 
-    python -m model_training.large_model OUT_DIR [--gigabytes 1]
+    python -m model_training.large_model OUT_DIR [--gigabytes 1] [--seed N]
+
+Another seed gives other weights of the same size: a new model, as a retraining would make.
 """
 
 from __future__ import annotations
@@ -27,21 +29,32 @@ GRAPH_FILE = "model.onnx"
 WEIGHTS_FILE = "weights.bin"
 _SLICE = (len(FEATURE_NAMES), len(CLASS_NAMES))  # one [features, classes] weight matrix per slice
 _CHUNK_SLICES = 1 << 16  # 3 MB written at a time
+# The row a deploy's smoke test sends (metadata.json "smoke_test"), with the label the graph gives it.
+SMOKE_INSTANCE = [5.1, 3.5, 1.4, 0.2]
+DEFAULT_SEED = 20240601
 
 
-def _write_weights(path: Path, slices: int) -> str:
-    """``slices`` weight matrices (all copies of one seeded matrix, so writing is disk-bound), and their sha256."""
-    matrix = np.random.default_rng(20240601).normal(size=_SLICE).astype(np.float32)
-    chunk = np.broadcast_to(matrix, (_CHUNK_SLICES, *_SLICE)).tobytes()
+def _matrix(seed: int) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """The seeded weight matrix every slice holds."""
+    return np.random.default_rng(seed).normal(size=_SLICE).astype(np.float32)
+
+
+def _write_weights(path: Path, slices: int, seed: int) -> str:
+    """``slices`` weight matrices and their sha256: the seeded matrix the graph reads first, then seeded random
+    bytes, which gzip cannot shrink (as trained float weights barely shrink), so an image layer of them is as
+    large as the model and a push or copy moves every byte."""
+    matrix = _matrix(seed)
+    random = np.random.default_rng(seed)
     digest = hashlib.sha256()
     with path.open("wb") as file:
-        remaining = slices
-        while remaining:
-            piece = chunk[: min(remaining, _CHUNK_SLICES) * matrix.nbytes]
+        remaining, piece = slices - 1, matrix.tobytes()
+        while True:
             file.write(piece)
             digest.update(piece)
-            remaining -= len(piece) // matrix.nbytes
-    return digest.hexdigest()
+            if not remaining:
+                return digest.hexdigest()
+            count = min(remaining, _CHUNK_SLICES)
+            piece, remaining = random.bytes(count * matrix.nbytes), remaining - count
 
 
 def _graph(slices: int) -> onnx.ModelProto:
@@ -76,11 +89,17 @@ def _graph(slices: int) -> onnx.ModelProto:
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)])
 
 
-def make_large_model(output_dir: Path, gigabytes: float) -> dict[str, Any]:
+def _expected_label(row: list[float], seed: int) -> str:
+    """What the graph answers for `row`: the class of the largest logit of row @ slice 0."""
+    logits = np.asarray(row, dtype=np.float32) @ _matrix(seed)
+    return CLASS_NAMES[int(np.argmax(logits))]
+
+
+def make_large_model(output_dir: Path, gigabytes: float, seed: int = DEFAULT_SEED) -> dict[str, Any]:
     """Write ``model.onnx``, ``weights.bin`` (``gigabytes`` GiB) and ``metadata.json`` into ``output_dir``."""
     slices = max(1, int(gigabytes * (1 << 30)) // (_SLICE[0] * _SLICE[1] * 4))
     output_dir.mkdir(parents=True, exist_ok=True)
-    weights_sha256 = _write_weights(output_dir / WEIGHTS_FILE, slices)
+    weights_sha256 = _write_weights(output_dir / WEIGHTS_FILE, slices, seed)
     graph = _graph(slices).SerializeToString()
     (output_dir / GRAPH_FILE).write_bytes(graph)
     metadata = {
@@ -92,6 +111,7 @@ def make_large_model(output_dir: Path, gigabytes: float) -> dict[str, Any]:
         "input_name": ONNX_INPUT_NAME,
         "feature_names": list(FEATURE_NAMES),
         "class_names": list(CLASS_NAMES),
+        "smoke_test": {"instances": [SMOKE_INSTANCE], "label": _expected_label(SMOKE_INSTANCE, seed)},
     }
     (output_dir / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
     return metadata
@@ -102,8 +122,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("output_dir", type=Path)
     parser.add_argument("--gigabytes", type=float, default=1.0, help="size of weights.bin in GiB (default 1)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="another seed: other weights, a new model")
     args = parser.parse_args(argv)
-    metadata = make_large_model(args.output_dir, args.gigabytes)
+    metadata = make_large_model(args.output_dir, args.gigabytes, args.seed)
     size = (args.output_dir / WEIGHTS_FILE).stat().st_size
     print(json.dumps({"wrote": str(args.output_dir), "weights_bytes": size, **metadata["external_data"]}))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import urllib.request
@@ -33,11 +34,31 @@ def test_weights_are_external_and_listed_with_their_sha256(large_model_dir: Path
     assert (large_model_dir / "model.onnx").stat().st_size < 4096
 
 
+def test_the_weights_do_not_compress(large_model_dir: Path) -> None:
+    """A registry stores layers gzipped: weights that compressed away would make a large image small."""
+    sample = (large_model_dir / "weights.bin").read_bytes()[: 1 << 20]
+    assert len(gzip.compress(sample, compresslevel=6)) > 0.99 * len(sample)
+
+
 def test_the_server_loads_and_runs_it(large_model_dir: Path) -> None:
     model = Model.load(large_model_dir)
     prediction = model.predict(np.array([[5.1, 3.5, 1.4, 0.2], [1, 1, 1, 1]], np.float32))
     assert set(prediction.labels) <= {"small", "medium", "large"}
     assert prediction.probabilities.shape == (2, 3)
+
+
+def test_the_smoke_sample_in_the_metadata_is_what_the_model_answers(large_model_dir: Path) -> None:
+    sample = json.loads((large_model_dir / "metadata.json").read_text())["smoke_test"]
+    prediction = Model.load(large_model_dir).predict(np.array(sample["instances"], np.float32))
+    assert list(prediction.labels) == [sample["label"]]
+
+
+def test_another_seed_is_another_model_of_the_same_size(large_model_dir: Path, tmp_path: Path) -> None:
+    other = make_large_model(tmp_path, MEGABYTES_64, seed=7)
+    assert other["external_data"] != json.loads((large_model_dir / "metadata.json").read_text())["external_data"]
+    assert (tmp_path / "weights.bin").stat().st_size == (large_model_dir / "weights.bin").stat().st_size
+    sample = other["smoke_test"]
+    assert list(Model.load(tmp_path).predict(np.array(sample["instances"], np.float32)).labels) == [sample["label"]]
 
 
 def test_one_flipped_byte_in_the_weights_is_refused(large_model_dir: Path, tmp_path: Path) -> None:

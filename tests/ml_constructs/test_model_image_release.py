@@ -31,6 +31,7 @@ def add_release(
     model_version: str = "1.0.0",
     build_args: dict[str, str] | None = None,
     copy_memory_mib: int = 512,
+    copy_ephemeral_storage_mib: int = 512,
 ) -> ModelImageRelease:
     build = ModelImageBuild(
         stack,
@@ -48,6 +49,7 @@ def add_release(
         image_uri_parameter_name=f"/{repository}/{name}/image-uri",
         image_tag_parameter_name=f"/{repository}/{name}/image-tag",
         copy_memory_mib=copy_memory_mib,
+        copy_ephemeral_storage_mib=copy_ephemeral_storage_mib,
     )
 
 
@@ -134,6 +136,24 @@ def test_a_different_copy_memory_gets_its_own_function_and_role(image_dir: Path)
     assert sorted(f["Properties"]["MemorySize"] for f in functions) == [512, 4096]
     roles = {f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions}
     assert len(roles) == 2, "each function runs with its own role"
+
+
+def test_the_copy_function_gets_the_ephemeral_storage_asked_for(image_dir: Path) -> None:
+    _, stack = probe_stack()
+    add_release(stack, image_dir, name="Default")
+    add_release(stack, image_dir, name="Spool", copy_memory_mib=1024, copy_ephemeral_storage_mib=4096)
+    sizes = {
+        f["Properties"]["MemorySize"]: f["Properties"]["EphemeralStorage"]["Size"]
+        for f in copy_functions(Template.from_stack(stack))
+    }
+    assert sizes == {512: 512, 1024: 4096}
+
+
+def test_releases_sharing_a_copy_function_cannot_ask_for_different_ephemeral_storage(image_dir: Path) -> None:
+    _, stack = probe_stack()
+    add_release(stack, image_dir, name="First")
+    with pytest.raises(ValueError, match=r"already has 512 MiB of ephemeral storage, not 1024"):
+        add_release(stack, image_dir, name="Second", copy_ephemeral_storage_mib=1024)
 
 
 @pytest.mark.parametrize("partition_literals", [True, False])

@@ -205,6 +205,13 @@ def test_copy_function_is_the_vendored_lambda_with_our_role(stack: SynthesizedSt
         assert skipped == {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"}
 
 
+def test_copy_function_is_sized_for_the_largest_supported_image(stack: SynthesizedStack) -> None:
+    """docs/image-sizes.md: the copy streams (memory for CPU share, not for the image), /tmp stays empty."""
+    properties = copy_function(stack)["Properties"]
+    assert (properties["MemorySize"], properties["EphemeralStorage"]) == (512, {"Size": 512})
+    assert properties["Timeout"] == 900, "cdk-ecr-deployment's 15 minutes, Lambda's maximum"
+
+
 def test_copy_waits_for_its_permissions(stack: SynthesizedStack) -> None:
     _, copy = stack.only(COPY_TYPE)
     role_id = role_of(stack, copy_function(stack))

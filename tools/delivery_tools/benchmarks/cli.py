@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from delivery_tools.benchmarks import local_deploy, serving, synth
+from delivery_tools.benchmarks import image_sizes, local_deploy, serving, synth
 
 BENCHMARKS: dict[str, Callable[[list[str] | None], int]] = {
     "synth": synth.main,
     "local-deploy": local_deploy.main,
+    "image-sizes": image_sizes.main,
     "serving": serving.main,
 }
 

@@ -28,6 +28,7 @@ DEBIAN_PACKAGES = (
     DebianPackage("debootstrap", "debootstrap"),
     DebianPackage("busybox-static", None),  # a static binary is needed: moto runs it in an empty image
     DebianPackage("ca-certificates", None),
+    DebianPackage("skopeo", "skopeo"),  # the floor of the copy benchmarks: registry to registry, nothing else
 )
 MOTO_REQUIREMENT = re.compile(r"^moto\[server\]==\S+$", re.MULTILINE)
 

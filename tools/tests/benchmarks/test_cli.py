@@ -4,14 +4,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-from delivery_tools.benchmarks import local_deploy, serving, synth
+from delivery_tools.benchmarks import image_sizes, local_deploy, serving, synth
 from delivery_tools.benchmarks.cli import BENCHMARKS
 
 DELIVERY_BENCH = Path(sys.executable).with_name("delivery-bench")
 
 
 def test_every_benchmark_module_is_listed() -> None:
-    assert {"synth": synth.main, "local-deploy": local_deploy.main, "serving": serving.main} == BENCHMARKS
+    assert {
+        "synth": synth.main,
+        "local-deploy": local_deploy.main,
+        "image-sizes": image_sizes.main,
+        "serving": serving.main,
+    } == BENCHMARKS
 
 
 def test_an_unknown_benchmark_is_refused_in_one_line(project_root: Path) -> None:
@@ -20,7 +25,7 @@ def test_an_unknown_benchmark_is_refused_in_one_line(project_root: Path) -> None
     )
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        "delivery-bench: unknown benchmark 'synht'; choose one of synth, local-deploy, serving"
+        "delivery-bench: unknown benchmark 'synht'; choose one of synth, local-deploy, image-sizes, serving"
     ]
 
 

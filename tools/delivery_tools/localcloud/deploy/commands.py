@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from config import EnvironmentSettings
+from config.project import MODEL_METADATA
 from delivery_tools.common.errors import ToolError
-from delivery_tools.common.smoke import IRIS_SETOSA, smoke_test
+from delivery_tools.common.smoke import Sample, smoke_test
 from delivery_tools.localcloud.accounts import account_client, credentials_in
 from delivery_tools.localcloud.deploy.cdk_cli import CdkCli
 from delivery_tools.localcloud.deploy.expectations import expected
@@ -130,8 +131,9 @@ def deploy(
                 steps.note(f"ok  {environment.name} ({environment.account}): {check.name}: {check.detail}")
     first, host = verified[0], targets.home.registry_host
     with steps.step("Pull the image from the repository, run it, /ping and predict"):
-        smoke = smoke_test(f"{host}/{first.repository}@{first.digest}")
-        steps.note(f"{smoke.endpoint_url}: /ping 200, {IRIS_SETOSA[0]} -> {smoke.label}")
+        sample = Sample.of_model(project_root / MODEL_METADATA)
+        smoke = smoke_test(f"{host}/{first.repository}@{first.digest}", sample=sample)
+        steps.note(f"{smoke.endpoint_url}: /ping 200, {sample.instances[0]} -> {smoke.label}")
     return {
         "image_uri": first.image_uri,
         "image_digest": first.digest,

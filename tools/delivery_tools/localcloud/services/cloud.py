@@ -119,6 +119,11 @@ def bring_up(state: LocalCloudState, settings: LocalSettings, project_root: Path
             _note_started(state, moto.SERVICE, how, steps)
             if how == "started" and registry.forget_all_repositories(state):
                 steps.note("tags of an earlier AWS API dropped from the registry (it knows no repository yet)")
+                try:
+                    freed = registry.collect_garbage(state)
+                    steps.note(f"{freed:,} bytes of blobs no repository references any more deleted")
+                except ToolError as error:  # a clean-up: the cloud works without it
+                    steps.note(f"the registry's garbage collection failed, its blobs stay: {error}")
         with steps.step(f"CloudFormation's response endpoint over https (https://{cfn_responses.HOST})"):
             _note_started(state, cfn_responses.SERVICE, cfn_responses.ensure_front(state, certificates), steps)
     override = None if base_image == official else base_image

@@ -10,6 +10,10 @@ Bodies are streamed both ways (an image layer of gigabytes never sits in memory)
 `Location` headers are rewritten back to the client's host and repository name. Authentication is the
 registry's own (none: `docker login` with moto's token succeeds as before).
 
+Each repository of each host counts the body bytes it received (pushes, copies in) and sent (pulls, copies
+out) since the proxy started; `GET /local-cloud/traffic` on any host answers every counter as JSON, keyed
+`<host>/<repository>` (ECR has no such route; the benchmarks read the bytes a deploy moved from it).
+
 Run as `python -m delivery_tools.localcloud.services.ecr_proxy CONFIG.json` (see `ProxyConfig`).
 """
 
@@ -33,6 +37,7 @@ import uvicorn
 from delivery_tools.localcloud.accounts import account_client
 from delivery_tools.localcloud.services.ecr_rules import (
     REGISTRY_HOST,
+    TRAFFIC_PATH,
     RegistryError,
     RepositoryRequest,
     name_unknown,
@@ -209,6 +214,13 @@ async def _send_error(send: Send, error: RegistryError, head_only: bool) -> None
     await send({"type": "http.response.body", "body": b"" if head_only else error.body})
 
 
+async def _send_json(send: Send, value: object) -> None:
+    body = json.dumps(value).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class EcrProxy:
     """The ASGI application: ECR's rules, then the request streamed to the backend registry."""
 
@@ -231,6 +243,7 @@ class EcrProxy:
         )
         # Check-then-write of tags is one step at a time, so two pushes of one tag cannot both pass.
         self._tag_lock = asyncio.Lock()
+        self.traffic: dict[str, dict[str, int]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -241,25 +254,30 @@ class EcrProxy:
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
         client_host = headers.get("host", "")
         head_only = scope["method"] == "HEAD"
-        account_region = self._accounts.get(client_host.rsplit(":", 1)[0])
+        host = client_host.rsplit(":", 1)[0]
+        account_region = self._accounts.get(host)
         if account_region is None:
             await _send_error(send, RegistryError(404, "NAME_UNKNOWN", f"no registry at {client_host!r}"), head_only)
             return
         account, region = account_region
         path: str = scope["path"]
+        if path == TRAFFIC_PATH and scope["method"] == "GET":
+            await _send_json(send, self.traffic)
+            return
         if path in ("/v2", "/v2/"):
-            await self._forward(scope, receive, send, "/v2/", account, client_host)
+            await self._forward(scope, receive, send, "/v2/", account, client_host, self._counters(host))
             return
         request = parse_path(path)
         if request is None:
             await _send_error(send, unsupported(path), head_only)
             return
         upstream_path = f"/v2/{account}/{request.repository}/{request.rest}"
+        counters = self._counters(f"{host}/{request.repository}")
         if scope["method"] != "PUT" or request.tag is None:
             if await self._api.get(account, region, request.repository, fresh=False) is None:
                 await _send_error(send, name_unknown(request.repository, account), head_only)
                 return
-            await self._forward(scope, receive, send, upstream_path, account, client_host)
+            await self._forward(scope, receive, send, upstream_path, account, client_host, counters)
             return
         async with self._tag_lock:
             refusal = await self._tag_write_refusal(account, region, request)
@@ -267,9 +285,14 @@ class EcrProxy:
                 await _send_error(send, refusal, head_only)
                 return
             manifest = bytearray()
-            status, digest = await self._forward(scope, receive, send, upstream_path, account, client_host, manifest)
+            status, digest = await self._forward(
+                scope, receive, send, upstream_path, account, client_host, counters, manifest
+            )
             if status == 201 and digest and len(manifest) <= _MANIFEST_LIMIT:
                 await self._api.record_image(account, region, request.repository, request.tag, bytes(manifest), digest)
+
+    def _counters(self, key: str) -> dict[str, int]:
+        return self.traffic.setdefault(key, {"received": 0, "sent": 0})
 
     async def _tag_write_refusal(self, account: str, region: str, request: RepositoryRequest) -> RegistryError | None:
         """ECR's answer to a manifest PUT by tag, if it refuses it; read from the AWS API now, not cached."""
@@ -295,9 +318,10 @@ class EcrProxy:
         upstream_path: str,
         account: str,
         client_host: str,
+        counters: dict[str, int],
         request_copy: bytearray | None = None,
     ) -> tuple[int, str | None]:
-        """Send the request to the backend and its answer back, both bodies streamed chunk by chunk.
+        """Send the request to the backend and its answer back, both bodies streamed chunk by chunk and counted.
 
         The first `_MANIFEST_LIMIT` bytes of the request body are copied into `request_copy` if given (for
         manifests, never blobs). Returns the backend's status and Docker-Content-Digest.
@@ -317,6 +341,7 @@ class EcrProxy:
                 if message["type"] == "http.disconnect":
                     raise ConnectionAbortedError("the client went away mid-request")
                 chunk = message.get("body", b"")
+                counters["received"] += len(chunk)
                 if request_copy is not None and len(request_copy) <= _MANIFEST_LIMIT:
                     request_copy.extend(chunk)
                 yield chunk
@@ -347,6 +372,7 @@ class EcrProxy:
                 response_headers.append((lowered.encode("latin-1"), value.encode("latin-1")))
             await send({"type": "http.response.start", "status": response.status_code, "headers": response_headers})
             async for chunk in response.aiter_raw():
+                counters["sent"] += len(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
         finally:

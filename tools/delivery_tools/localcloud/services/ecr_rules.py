@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 # Registry host names of ECR: <account>.dkr.ecr.<region>.amazonaws.com
 REGISTRY_HOST = re.compile(r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
+# The local cloud's own route (no ECR route): the body bytes each registry host received and sent.
+TRAFFIC_PATH = "/local-cloud/traffic"
 
 # The distribution API's routes below /v2/<name>/ (the name may itself contain slashes).
 _NAME = r"[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"

@@ -16,8 +16,10 @@ from pathlib import Path
 import httpx2
 import requests
 
+from delivery_tools.common.commands import run
 from delivery_tools.common.errors import ToolError
 from delivery_tools.localcloud.services import supervisor
+from delivery_tools.localcloud.services.ecr_rules import TRAFFIC_PATH
 from delivery_tools.localcloud.services.state import LocalCloudState
 
 SERVICE = "registry"
@@ -31,6 +33,7 @@ MANIFEST_TYPES = ", ".join(
     )
 )
 _REPOSITORIES = Path("docker/registry/v2/repositories")
+_BLOBS = Path("docker/registry/v2/blobs")
 
 
 def socket_path(state: LocalCloudState) -> Path:
@@ -116,6 +119,26 @@ def forget_all_repositories(state: LocalCloudState) -> bool:
     return True
 
 
+def collect_garbage(state: LocalCloudState) -> int:
+    """Delete the blobs no repository's manifest references any more (`docker-registry garbage-collect`);
+    the bytes freed. Without it every image ever pushed stays on disk (a gigabyte model image per run).
+
+    Only safe while nothing uploads: the local cloud runs it at start-up right after a fresh AWS API made
+    the registry forget every repository, when the proxy refuses every repository (none exists yet).
+    """
+    blobs = state.registry_storage / _BLOBS
+    if not blobs.is_dir():
+        return 0
+    (state.registry_storage / _REPOSITORIES).mkdir(parents=True, exist_ok=True)  # the collector needs it
+    before = _size(blobs)
+    run(["docker-registry", "garbage-collect", str(state.directory / "registry.yml")], timeout=600)
+    return before - _size(blobs)
+
+
+def _size(directory: Path) -> int:
+    return sum(path.stat().st_size for path in directory.rglob("*") if path.is_file())
+
+
 def stored_repositories(storage: Path, account: str) -> list[str]:
     """The names of the repositories of `account` with data in the registry's storage."""
     root = storage / _REPOSITORIES / account
@@ -132,6 +155,7 @@ class RegistryClient:
     """A client for one registry host, verifying its certificate against `ca_certificate`."""
 
     def __init__(self, host: str, ca_certificate: Path, timeout: float = 10.0) -> None:
+        self.host = host
         self.base_url = f"https://{host}/v2"
         self._verify = str(ca_certificate)
         self._timeout = timeout
@@ -177,3 +201,10 @@ class RegistryClient:
             return []
         response.raise_for_status()
         return sorted(response.json().get("tags") or [])
+
+    def traffic(self) -> dict[str, dict[str, int]]:
+        """Body bytes each `<host>/<repository>` of the ECR proxy received and sent since it started."""
+        response = requests.get(f"https://{self.host}{TRAFFIC_PATH}", verify=self._verify, timeout=self._timeout)
+        response.raise_for_status()
+        counters: dict[str, dict[str, int]] = response.json()
+        return counters

@@ -150,3 +150,15 @@ def test_a_runtime_that_leaves_without_reading_the_acknowledgement_is_no_error(
     result, failed = runtime_api.invoke([sys.executable, str(script)], b"{}", 30)
     assert (json.loads(result), failed) == ({"done": True}, False)
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_the_report_line_gives_memory_size_peak_memory_and_the_container_peak(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    peak = tmp_path / "memory.max_usage_in_bytes"
+    peak.write_text(str(300 * 1024 * 1024))
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+    line = runtime_api.report("copy", 1.5, (tmp_path / "absent", peak))
+    assert line.startswith("REPORT Function: copy\tDuration: 1500.00 ms\tMemory Size: 512 MB\tMax Memory Used: ")
+    assert "\tContainer Peak: 300 MB\tCPU: " in line and line.endswith(" s")
+    assert "Container Peak" not in runtime_api.report("copy", 1.0, ())

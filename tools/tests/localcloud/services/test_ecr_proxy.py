@@ -28,6 +28,7 @@ from delivery_tools.common.http import free_port
 from delivery_tools.localcloud.host_changes.pki import ensure_certificates
 from delivery_tools.localcloud.moto_fixes.ecr_images import REGISTRY_SOCKET_VARIABLE
 from delivery_tools.localcloud.services.ecr_proxy import ProxyConfig, Registry
+from delivery_tools.localcloud.services.ecr_rules import TRAFFIC_PATH
 from delivery_tools.localcloud.services.registry import config as registry_config
 from delivery_tools.localcloud.services.registry import socket_path as registry_socket
 from delivery_tools.localcloud.services.state import LocalCloudState
@@ -369,6 +370,30 @@ def test_a_200_mb_blob_streams_through_with_bounded_memory(cloud: Cloud) -> None
     print(f"200 MiB up and down through the proxy in {seconds:.1f} s; proxy peak RSS grew {grown_mib:.1f} MiB")
     assert (size, f"sha256:{received.hexdigest()}") == (count * len(chunk), digest)
     assert grown_mib < 32, f"the proxy's peak RSS grew by {grown_mib:.0f} MiB for a 200 MiB blob: it buffers"
+
+
+def test_each_host_counts_the_body_bytes_it_received_and_sent(cloud: Cloud) -> None:
+    repository = _repository(cloud, ACCOUNT_B, "counted", "IMMUTABLE")
+    registry = cloud.client(HOST_B)
+
+    def traffic() -> dict[str, dict[str, int]]:
+        answer = cloud.client(HOST_A).request("GET", TRAFFIC_PATH)
+        assert answer.status_code == 200, answer.text
+        counters: dict[str, dict[str, int]] = answer.json()
+        return counters
+
+    blob = b"x" * 100_000
+    before = traffic()
+    uploaded = registry.upload_blob(repository, iter([blob]), _digest(blob))
+    assert uploaded.status_code == 201, uploaded.text
+    downloaded = registry.request("GET", f"/v2/{repository}/blobs/{_digest(blob)}")
+    assert downloaded.content == blob
+    after = traffic()
+    key = f"{HOST_B}/{repository}"
+    assert key not in before
+    assert after[key] == {"received": len(blob), "sent": len(blob)}
+    others = {name: value for name, value in after.items() if name != key and not name.startswith(HOST_B)}
+    assert others == {name: value for name, value in before.items() if name in others}, "nothing else moved"
 
 
 def test_pushed_tags_are_seen_by_the_ecr_api_of_their_account(cloud: Cloud) -> None:

@@ -46,3 +46,16 @@ def test_a_fresh_aws_api_drops_every_tag_but_keeps_the_blobs(state: LocalCloudSt
     assert registry.forget_all_repositories(state) is True
     assert registry.stored_repositories(state.registry_storage, "123456789012") == [] and blobs.is_dir()
     assert registry.forget_all_repositories(state) is False
+
+
+def test_blobs_no_repository_references_are_collected(state: LocalCloudState) -> None:
+    """What a fresh AWS API leaves behind (blobs without repositories) is deleted by the registry's collector."""
+    (state.directory / "registry.yml").write_text(json.dumps(registry.config(state), indent=2))
+    assert registry.collect_garbage(state) == 0, "no storage yet: nothing to collect"
+    digest = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"  # sha256 of b"hello"
+    blob = state.registry_storage / f"docker/registry/v2/blobs/sha256/{digest[:2]}/{digest}/data"
+    blob.parent.mkdir(parents=True)
+    blob.write_bytes(b"hello")
+    registry.forget_all_repositories(state)
+    assert registry.collect_garbage(state) == len(b"hello")
+    assert not blob.exists()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -29,6 +30,8 @@ HOSTS_FILE = Path("/etc/hosts")
 FUNCTION_UID = 993
 STDERR_FD = 2
 NODE = Path("/opt/nodejs/bin/node")
+# The container's memory accounting, as the memory limit counts it (cgroup v1, then v2).
+CGROUP_PEAKS = (Path("/sys/fs/cgroup/memory/memory.max_usage_in_bytes"), Path("/sys/fs/cgroup/memory.peak"))
 NODE_RUNTIME = Path(__file__).with_name("node_runtime.js")
 
 
@@ -175,6 +178,21 @@ def invoke(bootstrap: list[str], event: bytes, timeout_seconds: float, user: int
     return invocation.result or b"", invocation.failed
 
 
+def report(function: str, seconds: float, cgroup_peaks: tuple[Path, ...] = CGROUP_PEAKS) -> str:
+    """AWS Lambda's REPORT log line: duration, memory size and the function's peak memory (its largest
+    process's peak RSS), plus the container's peak as its memory limit counts it (with page cache) and the
+    function's CPU time (what sizes it: Lambda gives CPU in proportion to memory)."""
+    memory_size = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "?")
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    container_peak = next((int(path.read_text()) for path in cgroup_peaks if path.is_file()), None)
+    container = f"\tContainer Peak: {container_peak // (1 << 20)} MB" if container_peak is not None else ""
+    return (
+        f"REPORT Function: {function}\tDuration: {seconds * 1000:.2f} ms\tMemory Size: {memory_size} MB"
+        f"\tMax Memory Used: {usage.ru_maxrss // 1024} MB{container}"
+        f"\tCPU: {usage.ru_utime + usage.ru_stime:.2f} s"
+    )
+
+
 def one_line(result: bytes) -> str:
     """The result as a single line: compact JSON when it is JSON, else the text with newlines escaped."""
     text = result.decode("utf-8", errors="replace")
@@ -217,7 +235,9 @@ def main(argv: list[str]) -> int:
     os.environ["_HANDLER"] = handler
     timeout = float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT") or DEFAULT_TIMEOUT_SECONDS)
     user = FUNCTION_UID if os.geteuid() == 0 else None
+    started = time.monotonic()
     result, failed = invoke(command, event.encode(), timeout, user)
+    print(report(os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "function"), time.monotonic() - started), file=sys.stderr)
     sys.stderr.flush()
     # moto reads the last line of the output as the result.
     print(one_line(result), flush=True)

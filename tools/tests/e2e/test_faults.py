@@ -157,12 +157,13 @@ def test_registry_gone_during_verification(deployed: tuple[Any, dict[str, Any]])
 
 def test_a_configuration_error_leaves_the_running_cloud_alone(deployed: tuple[Any, dict[str, Any]]) -> None:
     checkout, before = deployed
+    environment = home(checkout)
     cdk_json = checkout.project / "cdk.json"
     good = cdk_json.read_text()
     context = json.loads(good)
-    context["context"]["environments"][checkout.settings.home.name]["region"] = "mars-north-1"
+    context["context"]["environments"][environment]["region"] = "mars-north-1"
     cdk_json.write_text(json.dumps(context))
-    result = checkout.run("deploy", home(checkout))
+    result = checkout.run("deploy", environment)
     assert result.returncode == 1
     (line,) = result.stderr.splitlines()
     assert line.startswith("local-cloud deploy: error: configuration error: ") and "mars-north-1" in line

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from functools import cache
 from typing import Any
 
 import boto3
@@ -16,9 +18,19 @@ def client(service: str, endpoint_url: str, region: str, *, quick: bool = False)
     `quick` fails fast (no retries, short timeouts), for probing whether the endpoint is up.
     """
     config = Config(connect_timeout=1, read_timeout=5, retries={"max_attempts": 1}) if quick else None
-    session = boto3.session.Session(
+    with _SESSIONS_LOCK:  # a boto3 session is not thread-safe; the clients it makes are
+        return _session(region).client(service, endpoint_url=require_loopback_endpoint(endpoint_url), config=config)
+
+
+_SESSIONS_LOCK = threading.Lock()
+
+
+@cache
+def _session(region: str) -> boto3.session.Session:
+    """One session per region: a session loads each service's API model once, which costs about 0.1 s, so
+    a session per client made the read-back of a three-account deploy take seconds."""
+    return boto3.session.Session(
         aws_access_key_id=FAKE_ACCESS_KEY_ID,
         aws_secret_access_key=FAKE_SECRET_ACCESS_KEY,
         region_name=region,
     )
-    return session.client(service, endpoint_url=require_loopback_endpoint(endpoint_url), config=config)

@@ -22,7 +22,7 @@ import pytest
 
 from config import EnvironmentSettings
 from delivery_tools.common.http import port_open
-from delivery_tools.common.project import copy_project
+from delivery_tools.common.project import copy_project, set_model_version
 from delivery_tools.localcloud.deploy.verify import copy_function_log_group, log_streams, stage_stacks
 from delivery_tools.localcloud.host_changes import records
 from delivery_tools.localcloud.host_changes.records import OWNER_VARIABLE
@@ -91,6 +91,11 @@ class Checkout:
             f"local-cloud {command} failed:\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}"
         )
         return result
+
+    def use_a_new_model_version(self) -> None:
+        """Give the checkout a model version no earlier deploy used, so its first deploy copies into every
+        environment whatever the machine's local cloud already holds (e.g. after `make deploy-local`)."""
+        set_model_version(self.project, f"{self.settings.model_version}.{uuid.uuid4().hex[:8]}")
 
     def deploy(self, *environment: str) -> dict[str, Any]:
         """`local-cloud deploy [ENV]`: its JSON summary."""

@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -57,7 +56,7 @@ def deployed(machine: Any, tmp_path: Path) -> tuple[Any, dict[str, Any]]:
     would fail there, so each test's version is new.
     """
     checkout = machine.checkout(tmp_path)
-    set_model_version(checkout.project, f"{checkout.settings.model_version}.{uuid.uuid4().hex[:8]}")
+    checkout.use_a_new_model_version()
     return checkout, checkout.deploy(home(checkout))
 
 

@@ -53,7 +53,6 @@ def published(env: Any) -> str:
 
 def test_built_once_promoted_by_digest_idempotent_and_rolled_back(machine: Any, tmp_path: Path) -> None:
     cloud = machine.checkout(tmp_path)
-    cloud.use_a_new_model_version()
     settings = cloud.settings
     assert len({env.account for env in settings.environments}) == len(settings.environments) > 1
     _, *promoted = settings.environments

@@ -13,9 +13,13 @@ moto 5.2.5 differs from CloudFormation in ways that break an image-copy custom r
 - it creates a custom resource in the background and goes on: a resource that reads its attributes
   (`Fn::GetAtt`, e.g. the digest an AwsCustomResource read) gets nothing. CloudFormation waits for the
   answer first; `_settle_create` does too.
-And one in stack updates: a parameter created from its template default (the CDK's `BootstrapVersion`)
-cannot be updated with `UsePreviousValue`; `_resolve_update_parameters` uses that default, as
-CloudFormation does.
+And two in stack updates:
+- a parameter created from its template default (the CDK's `BootstrapVersion`) cannot be updated with
+  `UsePreviousValue`; `_resolve_update_parameters` uses that default, as CloudFormation does.
+- a resource an update removes stays in moto's map of the stack's resources, so a later update that adds
+  it again (a rollback's `RolledBackToDigest` giving way to `PromotedFromDigest` again) gets the old
+  object back, with the data of its last run, and nothing is created. CloudFormation creates it anew;
+  `_update_resources` forgets removed resources so that moto does too.
 """
 
 from __future__ import annotations
@@ -29,11 +33,13 @@ from moto import settings
 from moto.awslambda.utils import get_backend as get_lambda_backend
 from moto.cloudformation.custom_model import CustomModel
 from moto.cloudformation.models import CloudFormationBackend, Event, Stack, cloudformation_backends
+from moto.cloudformation.parsing import ResourceMap
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.moto_api._internal import mock_random
 
 _resolve_update_parameters_of_moto = CloudFormationBackend._resolve_update_parameters
 _update_stack_of_moto = Stack.update
+_update_resources_of_moto = ResourceMap.update
 _RESULT_CHARS = 2000
 
 
@@ -196,6 +202,14 @@ def _update_stack(self: Stack, template: str, *args: Any, **kwargs: Any) -> None
     self._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
 
 
+def _update_resources(self: ResourceMap, template: dict[str, Any], parameters: dict[str, Any] | None = None) -> None:
+    """moto's update of a stack's resources, after which the resources it deleted are gone from the map."""
+    removed = self.build_resource_diff(template, parameters)["Remove"]
+    _update_resources_of_moto(self, template, parameters)
+    for logical_id in removed:
+        self._parsed_resources.pop(logical_id, None)
+
+
 def _process_response(self: CloudFormationResponse) -> tuple[int, dict[str, int], str]:
     """Keep the function's answer for the invocation waiting for it (which settles the resource and stack)."""
     answer = Answer(
@@ -238,3 +252,4 @@ def install() -> None:
     CloudFormationResponse.process_cfn_response = _process_response  # type: ignore[method-assign]
     CloudFormationBackend._resolve_update_parameters = _resolve_update_parameters  # type: ignore[method-assign]
     Stack.update = _update_stack  # type: ignore[method-assign]
+    ResourceMap.update = _update_resources  # type: ignore[method-assign]

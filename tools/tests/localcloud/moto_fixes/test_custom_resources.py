@@ -18,6 +18,7 @@ from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 from moto.cloudformation.custom_model import CustomModel
 from moto.cloudformation.models import CloudFormationBackend, Stack
+from moto.cloudformation.parsing import ResourceMap
 from moto.cloudformation.responses import CloudFormationResponse
 
 from delivery_tools.localcloud.moto_fixes import cloudformation
@@ -35,6 +36,7 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Answerer]]:
         (CloudFormationResponse, "process_cfn_response"),
         (CloudFormationBackend, "_resolve_update_parameters"),
         (Stack, "update"),
+        (ResourceMap, "update"),
     ):
         monkeypatch.setattr(owner, name, inspect.getattr_static(owner, name))  # undone after the test
     cloudformation.install()
@@ -148,3 +150,29 @@ def test_a_failed_update_rolls_back_to_the_previous_template_and_outputs(answers
     answers.append(succeed)  # the next deploy runs the copy again, and it succeeds
     client.update_stack(StackName="s", TemplateBody=template(arn, "2"))
     assert settled("s")["StackStatus"] == "UPDATE_COMPLETE"
+
+
+def with_reader(function_arn: str, tag: str | None) -> str:
+    """A stack whose `Reader` resource (present when `tag` is given) publishes what its function answered."""
+    if tag is None:
+        return json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
+    reader = {"Type": "Custom::Reader", "Properties": {"ServiceToken": function_arn, "Tag": tag}}
+    return json.dumps(
+        {
+            "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}, "Reader": reader},
+            "Outputs": {"Read": {"Value": {"Fn::GetAtt": ["Reader", "Tag"]}}},
+        }
+    )
+
+
+def test_a_resource_removed_and_added_again_is_created_anew(answers: list[Answerer]) -> None:
+    client, arn = boto3.client("cloudformation", region_name=REGION), function_arn()
+    answers += [succeed, succeed]
+    client.create_stack(StackName="s", TemplateBody=with_reader(arn, "1"))
+    assert settled("s")["Outputs"] == [{"OutputKey": "Read", "OutputValue": "1"}]
+    client.update_stack(StackName="s", TemplateBody=with_reader(arn, None))
+    assert settled("s")["StackStatus"] == "UPDATE_COMPLETE"
+    client.update_stack(StackName="s", TemplateBody=with_reader(arn, "3"))
+    stack = settled("s")
+    assert answers == [], "adding the resource again must run its function (a Create)"
+    assert stack["Outputs"] == [{"OutputKey": "Read", "OutputValue": "3"}], "not the data of its earlier life"

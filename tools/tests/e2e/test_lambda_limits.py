@@ -26,7 +26,7 @@ from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 
 from delivery_tools.localcloud.images.lambda_runtime.image import LAMBDA_IMAGE
-from delivery_tools.localcloud.moto_fixes import lambda_limits
+from delivery_tools.localcloud.moto_fixes import lambda_container
 
 pytestmark = pytest.mark.e2e
 
@@ -73,7 +73,7 @@ def functions(machine: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     machine.checkout(tmp_path).ok("up")  # makes the Lambda runtime image and busybox, which moto runs
     for owner, name in ((LambdaFunction, "_invoke_lambda"), (ContainerCollection, "run")):
         monkeypatch.setattr(owner, name, inspect.getattr_static(owner, name))  # undone after the test
-    lambda_limits.install()
+    lambda_container.install()
     monkeypatch.setenv("MOTO_DOCKER_LAMBDA_IMAGE", LAMBDA_IMAGE)
     with mock_aws():
         iam = boto3.client("iam", region_name=REGION)

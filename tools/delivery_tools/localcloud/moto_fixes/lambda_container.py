@@ -1,4 +1,9 @@
-"""Fix to moto's Lambda: a function's container gets the limits AWS Lambda gives it, so too small a setting fails here.
+"""Fix to moto's Lambda: a function's container runs as AWS Lambda runs it, with its limits and its role.
+
+moto gives every function the same fake credentials, which act in moto's default account (123456789012):
+a function of another account reads and writes there. AWS Lambda gives a function the credentials of its
+execution role, which act in the function's own account; here they come from sts:AssumeRole of that role
+(moto evaluates no IAM), so e.g. local-prod's digest read sees local-prod's repository.
 
 moto runs a function's container with its memory size (`mem_limit`) only, and waits for it at most 300 s,
 whatever the function's timeout. AWS Lambda gives the function:
@@ -21,6 +26,8 @@ from typing import Any
 
 from docker.models.containers import Container, ContainerCollection
 from moto.awslambda.models import LambdaFunction
+from moto.sts.models import sts_backends
+from moto.utilities.utils import get_partition
 
 # Longer than the shim's own timeout handling, so the function's timeout error is what is reported.
 WAIT_GRACE_SECONDS = 60
@@ -38,11 +45,30 @@ def container_limits(memory_mib: int, ephemeral_storage_mib: int) -> dict[str, A
     }
 
 
+def role_credentials(function: LambdaFunction) -> dict[str, str]:
+    """Environment variables with credentials of the function's execution role, acting in its account."""
+    sts = sts_backends[function.account_id][get_partition(function.region)]
+    assumed = sts.assume_role(
+        region_name=function.region,
+        role_session_name=function.function_name[:64],
+        role_arn=function.role,
+        policy="",
+        duration=int(function.timeout) + WAIT_GRACE_SECONDS,
+        external_id="",
+    )
+    return {
+        "AWS_ACCESS_KEY_ID": assumed.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": assumed.secret_access_key,
+        "AWS_SESSION_TOKEN": assumed.session_token,
+    }
+
+
 def _limited_run(self: ContainerCollection, image: str, command: Any = None, **kwargs: Any) -> Any:
     function: LambdaFunction | None = getattr(_invoking, "function", None)
     if function is None or "mem_limit" not in kwargs:
         return _run(self, image, command, **kwargs)
     kwargs.update(container_limits(int(function.memory_size), int(function.ephemeral_storage)))
+    kwargs["environment"] = {**kwargs.get("environment", {}), **role_credentials(function)}
     container = _run(self, image, command, **kwargs)
     if isinstance(container, Container):
         wait = container.wait

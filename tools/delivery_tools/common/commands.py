@@ -6,8 +6,11 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
+from collections import deque
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from delivery_tools.common.errors import ToolError
 
@@ -48,18 +51,34 @@ def run(
     return result
 
 
+class Finished(NamedTuple):
+    """How a command ended: its exit status and the last lines it printed."""
+
+    status: int
+    last_lines: list[str]
+
+
 def run_interruptible(
-    command: Sequence[str], *, env: Mapping[str, str], cwd: Path, stdout: int, stop_within: float = 15
-) -> int:
-    """Run `command` in a process group of its own; its exit status.
+    command: Sequence[str], *, env: Mapping[str, str], cwd: Path, stop_within: float = 15, keep_lines: int = 500
+) -> Finished:
+    """Run `command` in a process group of its own, its output (stdout and stderr) passed on line by line to
+    our stderr, so that our stdout stays for results; keep its last `keep_lines` lines for an error message.
 
     On Ctrl-C the whole group (e.g. the CDK CLI and the docker build it started) gets SIGINT, then SIGKILL
     after `stop_within` seconds, and KeyboardInterrupt is re-raised only once every member has exited: no
     child keeps writing after the caller's last line, and none is left running in the background.
     """
-    process = subprocess.Popen(list(command), env=dict(env), cwd=cwd, stdout=stdout, start_new_session=True)
+    process = subprocess.Popen(
+        list(command), env=dict(env), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    assert process.stdout is not None
+    last_lines: deque[str] = deque(maxlen=keep_lines)
     try:
-        return process.wait()
+        for line in process.stdout:
+            sys.stderr.buffer.write(line)
+            sys.stderr.flush()
+            last_lines.append(line.decode(errors="replace").rstrip("\n"))
+        return Finished(process.wait(), list(last_lines))
     except KeyboardInterrupt:
         _stop_group(process, stop_within)
         raise

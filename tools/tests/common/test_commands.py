@@ -1,4 +1,5 @@
-"""`run_interruptible`: Ctrl-C stops the whole process group before the caller goes on."""
+"""`run_interruptible`: the output goes to stderr with its tail kept, and Ctrl-C stops the whole process group
+before the caller goes on."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 # A leader that dies on SIGINT and a background member that ignores it (as every `&` job of a
 # non-interactive shell does), like the CDK CLI and a docker build it started.
 GROUP = "echo started; (sleep 60; echo late) & echo $! > member.pid; wait"
@@ -18,8 +21,7 @@ import sys
 from pathlib import Path
 from delivery_tools.common.commands import run_interruptible
 try:
-    run_interruptible(["sh", "-c", sys.argv[1]], env={"PATH": "/usr/bin:/bin"}, cwd=Path.cwd(), stdout=1,
-                      stop_within=1)
+    run_interruptible(["sh", "-c", sys.argv[1]], env={"PATH": "/usr/bin:/bin"}, cwd=Path.cwd(), stop_within=1)
 except KeyboardInterrupt:
     print("caller: interrupted", flush=True)
     sys.exit(130)
@@ -35,9 +37,11 @@ def alive(pid: int) -> bool:
 
 
 def test_ctrl_c_stops_every_member_before_the_caller_prints(tmp_path: Path) -> None:
-    caller = subprocess.Popen([sys.executable, "-c", CALLER, GROUP], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
-    assert caller.stdout is not None
-    assert caller.stdout.readline() == "started\n"
+    caller = subprocess.Popen(
+        [sys.executable, "-c", CALLER, GROUP], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert caller.stdout is not None and caller.stderr is not None
+    assert caller.stderr.readline() == "started\n"
     while not (tmp_path / "member.pid").exists():
         time.sleep(0.01)
     member = int((tmp_path / "member.pid").read_text())
@@ -45,11 +49,18 @@ def test_ctrl_c_stops_every_member_before_the_caller_prints(tmp_path: Path) -> N
     output = caller.stdout.read()  # EOF only once nothing holds the pipe: the member is gone too
     assert caller.wait(timeout=10) == 130
     assert output == "caller: interrupted\n"
+    assert "late" not in caller.stderr.read()
     assert not alive(member)
 
 
-def test_the_exit_status_is_the_commands(tmp_path: Path) -> None:
+def test_the_exit_status_and_the_last_lines_are_the_commands_and_its_output_goes_to_stderr(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     from delivery_tools.common.commands import run_interruptible
 
-    status = run_interruptible(["sh", "-c", "exit 3"], env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path, stdout=1)
-    assert status == 3
+    script = "for i in 1 2 3 4 5; do echo out $i; done; echo err >&2; exit 3"
+    finished = run_interruptible(["sh", "-c", script], env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path, keep_lines=3)
+    assert finished.status == 3
+    assert finished.last_lines == ["out 4", "out 5", "err"]
+    captured = capfd.readouterr()
+    assert (captured.out, captured.err) == ("", "out 1\nout 2\nout 3\nout 4\nout 5\nerr\n")

@@ -43,13 +43,29 @@ class CdkCli:
     def run(
         self, arguments: Sequence[str], credentials: Mapping[str, str] | None = None, *, synthesized: bool = False
     ) -> None:
-        """Run the CLI with its output on our stderr (stdout stays for the summary); raise if it fails.
+        """Run the CLI with its output on our stderr (stdout stays for the summary); raise if it fails, with the
+        CLI's own words on why (they would otherwise sit above pages of progress and log lines).
 
         `credentials` (e.g. from `accounts.credentials_in`) replace the fake home-account ones for this call;
         `synthesized` works from the cloud assembly already in `cdk_out` (see `command`).
         """
         command = self.command(arguments, synthesized=synthesized)
         environment = {**self._environment, **(credentials or {})}
-        status = run_interruptible(command, env=environment, cwd=self._root, stdout=2)
-        if status != 0:
-            raise ToolError(f"`cdk {' '.join(arguments)}` failed with exit status {status} (its output is above)")
+        finished = run_interruptible(command, env=environment, cwd=self._root)
+        if finished.status != 0:
+            reason = "\n".join(failure_lines(finished.last_lines))
+            raise ToolError(f"`cdk {' '.join(arguments)}` failed with exit status {finished.status}:\n{reason}")
+
+
+def failure_lines(output: Sequence[str], most: int = 12) -> list[str]:
+    """The CDK CLI's account of a failure: from its last `❌` line to the next blank line (at most `most`
+    lines), or, if it printed none, its last `most` lines."""
+    marks = [index for index, line in enumerate(output) if line.lstrip().startswith("❌")]
+    if not marks:
+        return [line for line in output if line.strip()][-most:]
+    section = []
+    for line in output[marks[-1] :]:
+        if not line.strip():
+            break
+        section.append(line)
+    return section[:most]

@@ -64,9 +64,15 @@ def _copy_log(cloud: RunningCloud, cdk: CdkCli, environment: EnvironmentSettings
 
 
 def _failed_deploy(
-    error: ToolError, cloud: RunningCloud, cdk: CdkCli, settings: LocalSettings, targets: LocalSettings, since_ms: int
+    error: ToolError,
+    cloud: RunningCloud,
+    cdk: CdkCli,
+    settings: LocalSettings,
+    stage: EnvironmentSettings,
+    since_ms: int,
 ) -> str:
-    """Why the deploy failed, in the words a user can act on: a stopped service, or this deploy's copy logs."""
+    """Why the deploy of `stage` failed, in words a user can act on: a stopped service, or the stage's copy
+    log of this deploy followed by the CDK CLI's reason (last, where the eye lands)."""
     silent = [cloud.registry(host).base_url for host in cloud.unavailable_registries()]
     if silent:
         return (
@@ -75,12 +81,11 @@ def _failed_deploy(
         )
     if not moto.moto_ready(settings.home.region):
         return "the local AWS API (moto) stopped during the deploy: run `local-cloud deploy` again (it restarts it)"
-    logs = [
-        f"{environment.name} (account {environment.account}): the copy Lambda's log of this deploy:\n"
-        + _copy_log(cloud, cdk, environment, since_ms)
-        for environment in targets.environments
-    ]
-    return f"{error}\n" + "\n".join(logs) + "\nfix the cause and run `local-cloud deploy` again"
+    log = _copy_log(cloud, cdk, stage, since_ms)
+    return (
+        f"{stage.name} (account {stage.account}): the copy Lambda's log of this deploy:\n{log}\n"
+        f"{error}\nfix the cause and run `local-cloud deploy` again"
+    )
 
 
 def deploy(
@@ -107,13 +112,13 @@ def deploy(
     # One stage after the other, as the delivery workflow deploys them: a promoted environment copies what
     # the environment before it holds, so that one must be deployed first (stages cannot depend on each
     # other in one `cdk deploy`). Every stage deploys the one assembly synthesized above.
-    for pattern in targets.stack_patterns:
+    for stage, pattern in zip(targets.environments, targets.stack_patterns, strict=True):
         with steps.step(f"cdk deploy {pattern}"):
             try:
                 # Direct stack updates: moto's change sets lose outputs and parameters.
                 cdk.run(["deploy", pattern, "--require-approval", "never", "--method", "direct"], synthesized=True)
             except ToolError as error:
-                raise ToolError(_failed_deploy(error, cloud, cdk, settings, targets, since_ms)) from None
+                raise ToolError(_failed_deploy(error, cloud, cdk, settings, stage, since_ms)) from None
     verified = []
     with steps.step("Verify the repositories and the images (read back per account, through each registry host)"):
         for expectation in expected(settings, targets, cdk.cdk_out, rollback):

@@ -6,7 +6,8 @@ destroyed alone and deployed again: its deploy tag is one of the repository's mu
 re-runs and the digest stays (ECR refuses any re-push of an immutable tag, cdklabs/cdk-ecr-deployment#207,
 and so does the local cloud: the proxy's own tests). A new model version flows through the chain; a
 rollback points local-prod back at the previous digest; a rollback to a tag that is not there fails before
-any copy, with ECR's words naming it. Real components throughout.
+any copy, with ECR's words naming it, and the next release still reaches local-prod. Real components
+throughout.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def published(env: Any) -> str:
 
 def test_built_once_promoted_by_digest_idempotent_and_rolled_back(machine: Any, tmp_path: Path) -> None:
     cloud = machine.checkout(tmp_path)
+    cloud.use_a_new_model_version()
     settings = cloud.settings
     assert len({env.account for env in settings.environments}) == len(settings.environments) > 1
     _, *promoted = settings.environments
@@ -100,3 +102,10 @@ def test_built_once_promoted_by_digest_idempotent_and_rolled_back(machine: Any, 
     assert refused.returncode == 1 and "Traceback" not in output, output
     assert f"imageTag:'{missing}'" in output and "does not exist" in output, output
     assert published(last) == f"{last.registry_host}/{last.repository_name}@{digest}"
+
+    # After the refused rollback, the next release still goes all the way to local-prod (the refusal once
+    # cost local-prod its SSM parameter, and every later deploy failed with ParameterNotFound).
+    set_model_version(cloud.project, f"{settings.model_version}.after-refusal")
+    third = cloud.deploy()
+    assert third["copied_in"] == sorted(env.name for env in settings.environments)
+    assert published(last) == f"{last.registry_host}/{last.repository_name}@{third['image_digest']}"

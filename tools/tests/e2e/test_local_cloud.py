@@ -23,6 +23,7 @@ pytestmark = pytest.mark.e2e
 
 def test_deploy_redeploy_change_diff_destroy(machine: Any, tmp_path: Path) -> None:
     cloud = machine.checkout(tmp_path)
+    cloud.use_a_new_model_version()
     home = cloud.settings.home
     version = cloud.settings.model_version
 

@@ -40,7 +40,7 @@ class ModelServer:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.data_plane = DataPlane(settings.max_batch_rows)
+        self.data_plane = DataPlane(settings.max_batch_rows, settings.micro_batch_rows)
         self.router = Router([*routes_sagemaker.routes, *routes_v2.routes])
         self.max_body_bytes = settings.max_body_bytes
         self.access_log = settings.log_level in {"info", "debug"}
@@ -100,7 +100,7 @@ class ModelServer:
         except RequestError as error:
             return request_error_reply(error)
         try:
-            return endpoint(self.data_plane, match.params, headers, body)
+            return await endpoint(self.data_plane, match.params, headers, body)
         except RequestError as error:
             return request_error_reply(error)
         except Exception:

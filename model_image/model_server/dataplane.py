@@ -9,11 +9,13 @@ from __future__ import annotations
 from importlib.metadata import version
 from typing import Any, NamedTuple
 
+import numpy as np
 import orjson
 
 from . import sagemaker_format, v2_format
+from .batching import Batcher
 from .errors import ModelNotFoundError, ModelNotReadyError
-from .model import Model
+from .model import Model, Prediction
 
 SERVER_NAME = "model-server"
 
@@ -35,9 +37,13 @@ def json_reply(document: Any, status: int = 200) -> Reply:
 class DataPlane:
     """Inference and metadata for the one model this server serves, once loaded."""
 
-    def __init__(self, max_batch_rows: int) -> None:
+    def __init__(self, max_batch_rows: int, micro_batch_rows: int) -> None:
         self.max_batch_rows = max_batch_rows
         self.model: Model | None = None
+        self.batcher = Batcher(self._predict, micro_batch_rows)
+
+    def _predict(self, features: np.ndarray) -> Prediction:
+        return self.loaded_model().predict(features)
 
     def loaded_model(self) -> Model:
         """The model; 503 until start-up has loaded it."""
@@ -57,23 +63,24 @@ class DataPlane:
             )
         return model
 
-    def invocations(self, body: bytes, content_type: str | None, accept: str | None) -> Reply:
+    async def invocations(self, body: bytes, content_type: str | None, accept: str | None) -> Reply:
         """SageMaker ``/invocations``: any of the SDK's body formats in, the Accept-ed format out."""
         model = self.loaded_model()
         answer_as = sagemaker_format.response_type(accept)
         features = sagemaker_format.decode_features(
             body, content_type, model.metadata.feature_names, self.max_batch_rows
         )
-        prediction = model.predict(features)
+        prediction = await self.batcher.predict(features)
         return Reply(sagemaker_format.encode_prediction(prediction, model.metadata.class_names, answer_as), answer_as)
 
-    def infer(
+    async def infer(
         self, name: str, model_version: str | None, body: bytes, content_type: str | None, header_length: str | None
     ) -> Reply:
         """Open Inference Protocol ``infer``, JSON or with binary tensors."""
         model = self.named_model(name, model_version)
         request = v2_format.parse_infer_request(body, content_type, header_length, model.metadata, self.max_batch_rows)
-        response = v2_format.encode_infer_response(request, model.predict(request.features), model.metadata)
+        prediction = await self.batcher.predict(request.features)
+        response = v2_format.encode_infer_response(request, prediction, model.metadata)
         if response.json_length is None:
             return Reply(response.body)
         return Reply(

@@ -11,15 +11,17 @@ from .routing import Route
 PING_OK = Reply(b'{"status":"ok"}')
 
 
-def ping(plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes) -> Reply:
+async def ping(plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes) -> Reply:
     """200 once the model is loaded, which is what SageMaker waits for before routing traffic."""
     plane.loaded_model()
     return PING_OK
 
 
-def invocations(plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes) -> Reply:
+async def invocations(
+    plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes
+) -> Reply:
     """Predict a batch in any body format the SageMaker SDK's serializers write."""
-    return plane.invocations(body, header(headers, b"content-type"), header(headers, b"accept"))
+    return await plane.invocations(body, header(headers, b"content-type"), header(headers, b"accept"))
 
 
 routes = [

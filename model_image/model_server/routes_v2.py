@@ -13,36 +13,42 @@ _HEADER_LENGTH = HEADER_LENGTH.encode()
 LIVE = Reply(b'{"live":true}')
 
 
-def live(plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes) -> Reply:
+async def live(plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes) -> Reply:
     """The process answers: it is alive."""
     return LIVE
 
 
-def ready(plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes) -> Reply:
+async def ready(plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes) -> Reply:
     """Ready once the model is loaded."""
     is_ready = plane.model is not None
     return json_reply({"ready": is_ready}, status=200 if is_ready else 503)
 
 
-def server_metadata(plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes) -> Reply:
+async def server_metadata(
+    plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes
+) -> Reply:
     """Server name, version and supported protocol extensions."""
     return plane.server_metadata()
 
 
-def model_metadata(plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes) -> Reply:
+async def model_metadata(
+    plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes
+) -> Reply:
     """Name, versions, platform and tensor signature of the model."""
     return plane.model_metadata(params["model_name"], params.get("model_version"))
 
 
-def model_ready(plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes) -> Reply:
+async def model_ready(
+    plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes
+) -> Reply:
     """Ready for inference once loaded (404 for another model)."""
     model = plane.named_model(params["model_name"], params.get("model_version"))
     return json_reply({"name": model.metadata.name, "ready": True})
 
 
-def infer(plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes) -> Reply:
+async def infer(plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes) -> Reply:
     """Run the model on one FP32 ``[N, features]`` tensor; echo the request ``id``."""
-    return plane.infer(
+    return await plane.infer(
         params["model_name"],
         params.get("model_version"),
         body,

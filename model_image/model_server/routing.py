@@ -4,13 +4,13 @@ expressions, request objects and middleware stack, cost several times the model 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from .dataplane import DataPlane, Reply
 
 # (data plane, path parameters, lower-case request headers, decoded body) -> the reply.
-Endpoint = Callable[[DataPlane, Mapping[str, str], Mapping[bytes, bytes], bytes], Reply]
+Endpoint = Callable[[DataPlane, Mapping[str, str], Mapping[bytes, bytes], bytes], Awaitable[Reply]]
 NO_PARAMS: Mapping[str, str] = {}
 
 

@@ -17,6 +17,9 @@ DEFAULT_MODEL_DIR = Path("/opt/ml/model")
 DEFAULT_PORT = 8080
 DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024
 DEFAULT_MAX_BATCH_ROWS = 10_000
+# Rows of one shared model call: enough for every connection of a busy worker with a few rows each, few
+# enough (a few microseconds of model time) that a request never waits long behind others' rows.
+DEFAULT_MICRO_BATCH_ROWS = 64
 DEFAULT_GRACEFUL_TIMEOUT_S = 20.0
 # nginx's client_header_timeout is 60 s; a model server behind a load balancer needs far less.
 DEFAULT_HEADER_TIMEOUT_S = 10.0
@@ -132,6 +135,7 @@ class Settings:
     ort_threads: int
     max_body_bytes: int
     max_batch_rows: int
+    micro_batch_rows: int
     graceful_timeout_s: float
     header_timeout_s: float
     max_connections: int
@@ -145,7 +149,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, cgroup_root: Path = CGROUP_ROOT) -> Settings:
         """Read ``MODEL_DIR``, ``HOST``, ``PORT``/``SAGEMAKER_BIND_TO_PORT``, ``WORKERS``, ``ORT_THREADS``,
-        ``MAX_BODY_BYTES``, ``MAX_BATCH_ROWS``, ``GRACEFUL_TIMEOUT_S``, ``HEADER_TIMEOUT_S``,
+        ``MAX_BODY_BYTES``, ``MAX_BATCH_ROWS``, ``MICRO_BATCH_ROWS``, ``GRACEFUL_TIMEOUT_S``, ``HEADER_TIMEOUT_S``,
         ``MAX_CONNECTIONS`` and ``LOG_LEVEL``."""
         env = os.environ if env is None else env
         cpus = available_cpus(cgroup_root)
@@ -161,6 +165,7 @@ class Settings:
             ort_threads=_read_int(env, ("ORT_THREADS",), default=max(1, cpus // workers), minimum=1),
             max_body_bytes=_read_int(env, ("MAX_BODY_BYTES",), default=DEFAULT_MAX_BODY_BYTES, minimum=1),
             max_batch_rows=_read_int(env, ("MAX_BATCH_ROWS",), default=DEFAULT_MAX_BATCH_ROWS, minimum=1),
+            micro_batch_rows=_read_int(env, ("MICRO_BATCH_ROWS",), default=DEFAULT_MICRO_BATCH_ROWS, minimum=1),
             graceful_timeout_s=_read_float(env, "GRACEFUL_TIMEOUT_S", DEFAULT_GRACEFUL_TIMEOUT_S),
             header_timeout_s=_read_float(env, "HEADER_TIMEOUT_S", DEFAULT_HEADER_TIMEOUT_S),
             max_connections=_read_int(env, ("MAX_CONNECTIONS",), default=DEFAULT_MAX_CONNECTIONS, minimum=1),

@@ -12,7 +12,7 @@ from model_server.routing import Endpoint, Route, Router
 
 
 def endpoint(text: str) -> Endpoint:
-    def answer(plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes) -> Reply:
+    async def answer(plane: DataPlane, params: Mapping[str, str], headers: Mapping[bytes, bytes], body: bytes) -> Reply:
         return Reply(text.encode())
 
     return answer

@@ -68,6 +68,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.host == "127.0.0.1"
     assert settings.model_dir == Path("/opt/ml/model")
     assert settings.max_body_bytes == 6 * 1024 * 1024
+    assert (settings.max_batch_rows, settings.micro_batch_rows) == (10_000, 64)
     assert (settings.header_timeout_s, settings.max_connections) == (10.0, 1000)
     assert settings.workers == HOST_CPUS
     assert settings.ort_threads == 1
@@ -82,6 +83,7 @@ def test_environment_overrides(tmp_path: Path) -> None:
             "MODEL_DIR": "/opt/ml/model",
             "MAX_BODY_BYTES": "1024",
             "MAX_BATCH_ROWS": "5",
+            "MICRO_BATCH_ROWS": "1",
             "GRACEFUL_TIMEOUT_S": "2.5",
             "HEADER_TIMEOUT_S": "0.5",
             "MAX_CONNECTIONS": "64",
@@ -91,7 +93,7 @@ def test_environment_overrides(tmp_path: Path) -> None:
     )
     assert (settings.port, settings.workers, settings.ort_threads) == (9000, 3, 2)
     assert settings.model_dir == Path("/opt/ml/model")
-    assert (settings.max_body_bytes, settings.max_batch_rows) == (1024, 5)
+    assert (settings.max_body_bytes, settings.max_batch_rows, settings.micro_batch_rows) == (1024, 5, 1)
     assert (settings.graceful_timeout_s, settings.log_level) == (2.5, "warning")
     assert (settings.header_timeout_s, settings.max_connections) == (0.5, 64)
 
@@ -117,6 +119,8 @@ def test_sagemaker_variables_apply_when_ours_are_unset(tmp_path: Path) -> None:
         ({"PORT": "eighty"}, "PORT='eighty' is not an integer"),
         ({"WORKERS": "0"}, "WORKERS=0 must be at least 1"),
         ({"MAX_BATCH_ROWS": "-5"}, "MAX_BATCH_ROWS=-5 must be at least 1"),
+        ({"MICRO_BATCH_ROWS": "0"}, "MICRO_BATCH_ROWS=0 must be at least 1"),
+        ({"MICRO_BATCH_ROWS": "many"}, "MICRO_BATCH_ROWS='many' is not an integer"),
         ({"GRACEFUL_TIMEOUT_S": "soon"}, "GRACEFUL_TIMEOUT_S='soon' is not a number"),
         ({"GRACEFUL_TIMEOUT_S": "inf"}, "must be a positive number"),
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL='loud'"),

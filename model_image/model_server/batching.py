@@ -2,9 +2,10 @@
 
 A model call has a fixed cost (onnxruntime's Python wrapper and run set-up, about 8-13 us) and well under a
 microsecond per iris row, so under concurrency most of a one-row prediction's model time is that fixed cost.
-The first request to wait schedules a flush behind the work the event loop already has ready (``call_soon``,
-no timer): an idle server predicts at once, a busy one predicts every request that was parsed meanwhile in
-one call of at most ``max_rows`` rows (a larger request runs alone, never split).
+The first request to reach the model yields for one pass of the event loop (no timer), in which the requests
+the loop already has ready join it; then it runs them all in one call of at most ``max_rows`` rows, oldest
+first (a larger request runs alone, never split), and leaves any rest to the next pass. An idle server so
+predicts a lone request at once; the pass costs it about 3 us.
 
 Each request gets exactly its own rows of the answer. A failing call is retried request by request, so a
 request the model cannot answer fails alone and never takes the rest of its batch down with it.
@@ -30,37 +31,41 @@ class Batcher:
         self._predict = predict
         self._max_rows = max_rows
         self._waiting: list[Waiting] = []
-        self._flush_scheduled = False
+        self._gathering = False
 
     async def predict(self, features: np.ndarray) -> Prediction:
-        """The prediction for ``features``, made together with whatever other requests are waiting."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Prediction] = loop.create_future()
+        """The prediction for ``features``, made together with whatever other requests are ready."""
+        future: asyncio.Future[Prediction] = asyncio.get_running_loop().create_future()
         self._waiting.append((features, future))
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            loop.call_soon(self._flush)
-        return await future
+        if not self._gathering:  # this request leads: it gathers, then predicts for all who joined
+            self._gathering = True
+            try:
+                await asyncio.sleep(0)
+            except asyncio.CancelledError:
+                future.cancel()  # its rows are left out; the others still get their answers below
+                raise
+            finally:
+                self._gathering = False
+                waiting, self._waiting = self._waiting, []
+                self._serve(waiting)
+        return await future  # already done for the leader, which so never waits a second pass
 
-    def _flush(self) -> None:
-        """Run one batch of the waiting requests, oldest first; schedule another flush for any left over."""
-        waiting = self._waiting
+    def _serve(self, waiting: list[Waiting]) -> None:
+        """Predict for the oldest requests, up to the row bound; the rest go to the next pass of the loop."""
+        live = [(features, future) for features, future in waiting if not future.done()]  # cancelled: skip
         taken, rows = 0, 0
-        for features, _ in waiting:
+        for features, _ in live:
             rows += len(features)
             if taken and rows > self._max_rows:
                 break
             taken += 1
-        batch, self._waiting = waiting[:taken], waiting[taken:]
-        if self._waiting:
-            asyncio.get_running_loop().call_soon(self._flush)
-        else:
-            self._flush_scheduled = False
-        live = [(features, future) for features, future in batch if not future.done()]  # cancelled ones: skip
-        if len(live) == 1:
-            self._run_alone(*live[0])
-        elif live:
-            self._run_together(live)
+        batch, rest = live[:taken], live[taken:]
+        if rest:
+            asyncio.get_running_loop().call_soon(self._serve, rest)
+        if len(batch) == 1:
+            self._run_alone(*batch[0])
+        elif batch:
+            self._run_together(batch)
 
     def _run_alone(self, features: np.ndarray, future: asyncio.Future[Prediction]) -> None:
         try:

@@ -131,19 +131,25 @@ def test_a_lone_request_is_predicted_at_once_without_a_timer(model: Model) -> No
     assert counting.calls == [1]
 
 
-def test_a_cancelled_request_is_left_out_of_its_batch(model: Model) -> None:
+@pytest.mark.parametrize("cancelled_index", [0, 1])
+def test_a_cancelled_request_is_left_out_of_its_batch(model: Model, cancelled_index: int) -> None:
+    """The first request leads the batch, the second joins it; either one may be cancelled."""
     counting = CountingModel(model)
     batcher = Batcher(counting.predict, max_rows=64)
 
     async def one_cancelled() -> Prediction:
-        cancelled = asyncio.ensure_future(batcher.predict(ROWS[:2]))
-        kept = asyncio.ensure_future(batcher.predict(ROWS[100:101]))
-        await asyncio.sleep(0)  # both wait for the flush now
-        cancelled.cancel()
+        tasks = [
+            asyncio.ensure_future(batcher.predict(ROWS[:2])),
+            asyncio.ensure_future(batcher.predict(ROWS[100:101])),
+        ]
+        await asyncio.sleep(0)  # both are waiting for the model now
+        tasks[cancelled_index].cancel()
+        kept = tasks[1 - cancelled_index]
         return await asyncio.wait_for(kept, timeout=10)
 
-    assert_same(asyncio.run(one_cancelled()), alone(model, ROWS[100:101]))
-    assert counting.calls == [1]
+    kept_rows = ROWS[100:101] if cancelled_index == 0 else ROWS[:2]
+    assert_same(asyncio.run(one_cancelled()), alone(model, kept_rows))
+    assert counting.calls == [len(kept_rows)]
 
 
 async def asgi_post(app: ModelServer, path: str, body: bytes) -> tuple[int, Any]:

@@ -1,4 +1,5 @@
-"""uvicorn's httptools protocol with a deadline for reading request headers.
+"""uvicorn's httptools protocol with a deadline for reading request headers, whose request cycles write
+through ``OneWriteTransport`` (each response's head and body in one send).
 
 uvicorn times out idle keep-alive connections but not a client that sends its headers slowly (or never), so
 a few hundred such connections hold their sockets, and `limit_concurrency` slots, forever (slowloris). Like
@@ -18,6 +19,8 @@ from typing import Any
 import orjson
 from uvicorn import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from .one_write import OneWriteTransport
 
 _TIMEOUT_BODY = orjson.dumps({"error": "request headers took too long to arrive (HEADER_TIMEOUT_S)"})
 _TIMEOUT_RESPONSE = (
@@ -61,6 +64,7 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._one_write = OneWriteTransport(transport)
         self._arm_header_deadline()
 
     def data_received(self, data: bytes) -> None:
@@ -76,6 +80,12 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
         self._reading_head = False
         self._cancel_header_deadline()
         super().on_headers_complete()
+        if self.cycle is not None:  # None only before a first request that is an upgrade (refused)
+            self.cycle.transport = self._one_write  # this request's cycle; its task has not run yet
+
+    def on_response_complete(self) -> None:
+        self._one_write.flush()
+        super().on_response_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_deadline()

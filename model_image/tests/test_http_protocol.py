@@ -1,4 +1,5 @@
-"""Slow clients against the real server process: a header deadline and a connection limit, on real sockets."""
+"""The HTTP layer of the real server process, on real sockets: a header deadline and a connection limit
+against slow clients, and each response's head and body in one write without holding any response back."""
 
 from __future__ import annotations
 
@@ -37,6 +38,14 @@ def read_response(connection: socket.socket) -> bytes:
     while len(body) < length:
         body += connection.recv(4096)
     return head + b"\r\n\r\n" + body
+
+
+def read_head(connection: socket.socket) -> bytes:
+    """Status line and headers of a response that has no body (an interim one, or the answer to HEAD)."""
+    data = b""
+    while not data.endswith(b"\r\n\r\n"):
+        data += connection.recv(4096)
+    return data
 
 
 def read_until_closed(connection: socket.socket) -> bytes:
@@ -119,3 +128,20 @@ def test_connections_over_the_limit_are_refused_until_some_close(start_server: C
         connection.close()
     time.sleep(0.2)
     assert predict(port)[0] == 200
+
+
+def test_no_response_is_held_back_on_a_kept_alive_connection(start_server: Callable[..., ServerProcess]) -> None:
+    """The head waits for the body's write: HEAD (uvicorn writes no body), an interim 100 Continue, a POST and
+    a GET all arrive whole, in turn, on one connection."""
+    _, port = start_server()
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(b"HEAD /ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        head = read_head(connection)
+        assert head.startswith(b"HTTP/1.1 200 ") and b"content-length: 15\r\n" in head
+        connection.sendall(HEAD.replace(b"\r\n\r\n", b"\r\nExpect: 100-continue\r\n\r\n"))
+        assert read_head(connection) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        connection.sendall(BODY)
+        answer = read_response(connection)
+        assert answer.startswith(b"HTTP/1.1 200 ") and b'"label":"setosa"' in answer
+        connection.sendall(b"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert read_response(connection).endswith(b'\r\n\r\n{"status":"ok"}')

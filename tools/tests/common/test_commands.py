@@ -17,9 +17,11 @@ import pytest
 GROUP = "echo started; (sleep 60; echo late) & echo $! > member.pid; wait"
 
 CALLER = """
+import signal
 import sys
 from pathlib import Path
 from delivery_tools.common.commands import run_interruptible
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as at a terminal, even when the tests run in the background
 try:
     run_interruptible(["sh", "-c", sys.argv[1]], env={"PATH": "/usr/bin:/bin"}, cwd=Path.cwd(), stop_within=1)
 except KeyboardInterrupt:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -35,6 +36,12 @@ from delivery_tools.localcloud.settings import LocalSettings, load_local_setting
 
 LOCAL_CLOUD = Path(sys.executable).with_name("local-cloud")
 SUMMARY_KEYS = {"image_uri", "image_digest", "repository", "tag", "endpoint_url", "copied", "environments", "seconds"}
+
+
+def ctrl_c_as_at_a_terminal() -> None:
+    """Give the child SIGINT's default action, as a terminal's foreground job has it: a test run in the
+    background (e.g. `make test &`) starts with SIGINT ignored, and the child would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @dataclass
@@ -71,6 +78,7 @@ class Checkout:
             stderr=subprocess.STDOUT,
             text=True,
             env={**os.environ, OWNER_VARIABLE: self.owner},
+            preexec_fn=ctrl_c_as_at_a_terminal,
         )
         lines, reacted = [], False
         assert process.stdout is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from itertools import islice, takewhile
 from pathlib import Path
 
 from delivery_tools.common.cdk import cdk_cli_environment, cdk_executable
@@ -63,9 +64,4 @@ def failure_lines(output: Sequence[str], most: int = 12) -> list[str]:
     marks = [index for index, line in enumerate(output) if line.lstrip().startswith("❌")]
     if not marks:
         return [line for line in output if line.strip()][-most:]
-    section = []
-    for line in output[marks[-1] :]:
-        if not line.strip():
-            break
-        section.append(line)
-    return section[:most]
+    return list(islice(takewhile(str.strip, output[marks[-1] :]), most))

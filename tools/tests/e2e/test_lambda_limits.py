@@ -22,11 +22,14 @@ from typing import Any
 import boto3
 import pytest
 from docker.models.containers import ContainerCollection
+from docker.models.volumes import VolumeCollection
 from moto import mock_aws
-from moto.awslambda.models import LambdaFunction
+from moto.awslambda.models import LambdaFunction, _DockerDataVolumeContext
 
+from delivery_tools.common.commands import run
 from delivery_tools.localcloud.images.lambda_runtime.image import LAMBDA_IMAGE
-from delivery_tools.localcloud.moto_fixes import lambda_container
+from delivery_tools.localcloud.moto_fixes import lambda_code, lambda_container
+from delivery_tools.localcloud.services import moto as moto_service
 
 pytestmark = pytest.mark.e2e
 
@@ -50,12 +53,13 @@ BOOTSTRAP = textwrap.dedent(
 )
 
 
-def function_zip() -> bytes:
+def function_zip(comment: str = "") -> bytes:
+    """The function's code; another `comment` makes another digest, which moto has not unpacked yet."""
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as package:
         entry = zipfile.ZipInfo("bootstrap")
         entry.external_attr = 0o755 << 16
-        package.writestr(entry, BOOTSTRAP)
+        package.writestr(entry, BOOTSTRAP + f"# {comment}\n")
     return archive.getvalue()
 
 
@@ -71,9 +75,16 @@ class Functions:
 def functions(machine: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Functions]:
     """A Lambda client of moto in this process, with the fix installed and the local cloud's runtime image."""
     machine.checkout(tmp_path).ok("up")  # makes the Lambda runtime image and busybox, which moto runs
-    for owner, name in ((LambdaFunction, "_invoke_lambda"), (ContainerCollection, "run")):
+    patched = (
+        (LambdaFunction, "_invoke_lambda"),
+        (ContainerCollection, "run"),
+        (VolumeCollection, "create"),
+        (_DockerDataVolumeContext, "__exit__"),
+    )
+    for owner, name in patched:
         monkeypatch.setattr(owner, name, inspect.getattr_static(owner, name))  # undone after the test
     lambda_container.install()
+    lambda_code.install()
     monkeypatch.setenv("MOTO_DOCKER_LAMBDA_IMAGE", LAMBDA_IMAGE)
     with mock_aws():
         iam = boto3.client("iam", region_name=REGION)
@@ -81,24 +92,36 @@ def functions(machine: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         yield Functions(boto3.client("lambda", region_name=REGION), role)
 
 
-def invoke(
-    functions: Functions, *, memory: int = 1024, tmp: int = 512, timeout: int = 60, **event: int
-) -> dict[str, Any]:
-    """Create a function with these limits, invoke it once with `event`: its payload, or its error."""
+def create_function(
+    functions: Functions, *, memory: int = 1024, tmp: int = 512, timeout: int = 60, comment: str = ""
+) -> str:
+    """A new function with these limits: its name."""
     name = f"limits-{memory}-{tmp}-{timeout}-{os.urandom(3).hex()}"
     functions.client.create_function(
         FunctionName=name,
         Runtime="provided.al2023",
         Handler="bootstrap",
         Role=functions.role,
-        Code={"ZipFile": function_zip()},
+        Code={"ZipFile": function_zip(comment)},
         MemorySize=memory,
         EphemeralStorage={"Size": tmp},
         Timeout=timeout,
     )
+    return name
+
+
+def invoke_function(functions: Functions, name: str, **event: int) -> dict[str, Any]:
+    """Invoke the function `name` once with `event`: its payload, or its error."""
     answer = functions.client.invoke(FunctionName=name, Payload=json.dumps(event))
     payload: dict[str, Any] = json.loads(answer["Payload"].read() or b"null") or {}
     return {"error": answer.get("FunctionError"), **payload}
+
+
+def invoke(
+    functions: Functions, *, memory: int = 1024, tmp: int = 512, timeout: int = 60, **event: int
+) -> dict[str, Any]:
+    """Create a function with these limits, invoke it once with `event`: its payload, or its error."""
+    return invoke_function(functions, create_function(functions, memory=memory, tmp=tmp, timeout=timeout), **event)
 
 
 def test_tmp_holds_its_ephemeral_storage_and_no_more(functions: Functions) -> None:
@@ -117,3 +140,26 @@ def test_the_function_is_stopped_at_its_timeout(functions: Functions) -> None:
     assert invoke(functions, timeout=10, sleep=2)["error"] is None
     late = invoke(functions, timeout=3, sleep=20)
     assert late["error"] and late["errorType"] == "Sandbox.Timedout", late
+
+
+def labelled_volumes() -> list[str]:
+    return run(["docker", "volume", "ls", "--quiet", "--filter", f"label={lambda_code.LABEL}"]).stdout.split()
+
+
+def test_the_code_is_unpacked_once_and_kept_in_a_volume_the_local_cloud_removes(
+    functions: Functions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[str] = []
+    start = ContainerCollection.run
+
+    def counted(self: ContainerCollection, image: str, command: Any = None, **kwargs: Any) -> Any:
+        started.append(image)
+        return start(self, image, command, **kwargs)
+
+    monkeypatch.setattr(ContainerCollection, "run", counted)
+    name = create_function(functions, comment=os.urandom(8).hex())
+    assert invoke_function(functions, name) == invoke_function(functions, name) == {"error": None, "held_mib": 0}
+    assert started == ["busybox", LAMBDA_IMAGE, LAMBDA_IMAGE], "moto's unpacking helper must run once"
+    assert labelled_volumes(), "the unpacked code is kept in a labelled volume"
+    assert moto_service.remove_code_volumes() >= 1
+    assert labelled_volumes() == []

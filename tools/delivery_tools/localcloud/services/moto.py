@@ -6,9 +6,11 @@ import sys
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from delivery_tools.common.commands import run
 from delivery_tools.common.errors import ToolError
 from delivery_tools.common.http import port_open
 from delivery_tools.localcloud import aws
+from delivery_tools.localcloud.moto_fixes import lambda_code
 from delivery_tools.localcloud.moto_fixes.ecr_images import REGISTRY_SOCKET_VARIABLE
 from delivery_tools.localcloud.safety import fake_aws_environment
 from delivery_tools.localcloud.services import registry, supervisor
@@ -31,6 +33,19 @@ def moto_ready(region: str) -> bool:
     return True
 
 
+def remove_code_volumes() -> int:
+    """Remove the function-code volumes moto kept (moto_fixes.lambda_code), when no moto uses them: how many."""
+    listed = run(["docker", "volume", "ls", "--quiet", "--filter", f"label={lambda_code.LABEL}"]).stdout.split()
+    if not listed:
+        return 0
+    # Function containers a stopped moto left behind (it removes them only after their invocation) hold them.
+    left = run(["docker", "ps", "--all", "--quiet", *(f"--filter=volume={name}" for name in listed)]).stdout.split()
+    if left:
+        run(["docker", "rm", "--force", *left])
+    run(["docker", "volume", "rm", *listed])
+    return len(listed)
+
+
 def ensure_moto(state: LocalCloudState, settings: LocalSettings, lambda_image: str) -> str:
     """Reuse our running moto or start it, with Lambda run in `lambda_image`.
 
@@ -45,6 +60,7 @@ def ensure_moto(state: LocalCloudState, settings: LocalSettings, lambda_image: s
             f"127.0.0.1:{PORT} is in use by a process this local cloud ({state.directory}) did not start: "
             "stop it (an older local cloud? run its `down`) and run the command again"
         )
+    remove_code_volumes()  # a fresh moto unpacks every function's code anew
     environment = fake_aws_environment(ENDPOINT_URL, region)
     environment.update(
         {

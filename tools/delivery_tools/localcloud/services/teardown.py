@@ -50,6 +50,8 @@ def _stop_processes(state: LocalCloudState, owner: str, steps: StepRunner) -> No
             raise ToolError(f"{name} was stopped but {', '.join(answering)} still answers: find its process")
         records.forget(state.records, started[name])
         steps.note(f"{name}: {'stopped' if stopped else 'was not running'}")
+        if name == moto.SERVICE and engine_answers():
+            steps.note(f"{name}: removed {moto.remove_code_volumes()} volumes of unpacked function code")
     others = [name for name in SERVICES if name not in started and supervisor.tracked_pid(state, name) is not None]
     if others:
         steps.note(f"left running (started by another owner): {', '.join(others)}")

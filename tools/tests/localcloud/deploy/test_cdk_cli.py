@@ -12,7 +12,7 @@ FAILED_DEPLOY = [
     "  The image with imageId {imageDigest:'null', imageTag:'1.0-missing'} does not exist within the repository",
     "",
     "   Logs from /aws/lambda/local-prod-ModelImage-AWS679f53fac002430cb0da5b7982bd22872D164C4C:",
-    "       at async main (/opt/runtime/node_runtime.js:64:20) {",
+    "       at async main (/var/runtime/node_runtime.js:64:20) {",
 ]
 
 

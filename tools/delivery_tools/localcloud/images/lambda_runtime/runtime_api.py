@@ -29,7 +29,7 @@ HOSTS_FILE = Path("/etc/hosts")
 # The function runs as this unprivileged user, as on AWS; only the set-up (hosts entries) needs root.
 FUNCTION_UID = 993
 STDERR_FD = 2
-NODE = Path("/opt/nodejs/bin/node")
+NODE = Path("/var/lang/bin/node")
 # The container's memory accounting, as the memory limit counts it (cgroup v1, then v2).
 CGROUP_PEAKS = (Path("/sys/fs/cgroup/memory/memory.max_usage_in_bytes"), Path("/sys/fs/cgroup/memory.peak"))
 NODE_RUNTIME = Path(__file__).with_name("node_runtime.js")

@@ -26,7 +26,6 @@ from docker.models.volumes import VolumeCollection
 from moto import mock_aws
 from moto.awslambda.models import LambdaFunction, _DockerDataVolumeContext
 
-from delivery_tools.common.commands import run
 from delivery_tools.localcloud.images.lambda_runtime.image import LAMBDA_IMAGE
 from delivery_tools.localcloud.moto_fixes import lambda_code, lambda_container
 from delivery_tools.localcloud.services import moto as moto_service
@@ -142,10 +141,6 @@ def test_the_function_is_stopped_at_its_timeout(functions: Functions) -> None:
     assert late["error"] and late["errorType"] == "Sandbox.Timedout", late
 
 
-def labelled_volumes() -> list[str]:
-    return run(["docker", "volume", "ls", "--quiet", "--filter", f"label={lambda_code.LABEL}"]).stdout.split()
-
-
 def test_the_code_is_unpacked_once_and_kept_in_a_volume_the_local_cloud_removes(
     functions: Functions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -160,6 +155,6 @@ def test_the_code_is_unpacked_once_and_kept_in_a_volume_the_local_cloud_removes(
     name = create_function(functions, comment=os.urandom(8).hex())
     assert invoke_function(functions, name) == invoke_function(functions, name) == {"error": None, "held_mib": 0}
     assert started == ["busybox", LAMBDA_IMAGE, LAMBDA_IMAGE], "moto's unpacking helper must run once"
-    assert labelled_volumes(), "the unpacked code is kept in a labelled volume"
+    assert moto_service.code_volumes(), "the unpacked code is kept in a labelled volume"
     assert moto_service.remove_code_volumes() >= 1
-    assert labelled_volumes() == []
+    assert moto_service.code_volumes() == []

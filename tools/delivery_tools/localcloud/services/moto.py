@@ -33,9 +33,14 @@ def moto_ready(region: str) -> bool:
     return True
 
 
+def code_volumes() -> list[str]:
+    """The names of the function-code volumes moto kept (moto_fixes.lambda_code)."""
+    return run(["docker", "volume", "ls", "--quiet", "--filter", f"label={lambda_code.LABEL}"]).stdout.split()
+
+
 def remove_code_volumes() -> int:
-    """Remove the function-code volumes moto kept (moto_fixes.lambda_code), when no moto uses them: how many."""
-    listed = run(["docker", "volume", "ls", "--quiet", "--filter", f"label={lambda_code.LABEL}"]).stdout.split()
+    """Remove the function-code volumes moto kept, when no moto uses them: how many."""
+    listed = code_volumes()
     if not listed:
         return 0
     # Function containers a stopped moto left behind (it removes them only after their invocation) hold them.

@@ -33,8 +33,19 @@ class ImageSource(IConstruct, Protocol):
     def grant_pull(self, grantee: iam.IGrantable) -> iam.Grant: ...
 
 
+# The CDK's own switch (`cdk synth --no-staging` sets it for every asset); set on one construct, it applies to
+# the assets under it only.
+_DISABLE_ASSET_STAGING = "aws:cdk:disable-asset-staging"
+
+
 class ModelImageBuild(Construct):
-    """Builds `directory` as a DockerImageAsset; the tag is `<model version>-<asset hash prefix>`."""
+    """Builds `directory` as a DockerImageAsset; the tag is `<model version>-<asset hash prefix>`.
+
+    `stage_context=False` builds from `directory` in place instead of from its copy in the cloud assembly. The
+    assembly then only deploys on the machine that synthesized it, but the build context keeps one path from
+    build to build, so BuildKit sends only the files that changed: a code change to an image with gigabytes
+    of weights sends kilobytes, where a staged copy (a new directory per asset hash) sends every byte again.
+    """
 
     def __init__(
         self,
@@ -45,8 +56,11 @@ class ModelImageBuild(Construct):
         model_version: str,
         platform: ecr_assets.Platform,
         build_args: Mapping[str, str] | None = None,
+        stage_context: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
+        if not stage_context:
+            self.node.set_context(_DISABLE_ASSET_STAGING, True)
         self.asset = ecr_assets.DockerImageAsset(
             self, "Asset", directory=directory, platform=platform, build_args=dict(build_args or {}) or None
         )

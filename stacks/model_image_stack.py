@@ -92,6 +92,8 @@ class ModelImageStack(Stack):
                 model_version=image_from.model_version,
                 platform=ecr_assets.Platform.custom(settings.image_platform),
                 build_args={"BASE_IMAGE": settings.base_image} if settings.base_image else None,
+                # The local cloud deploys from the checkout that synthesized, never from a moved cloud assembly.
+                stage_context=settings.target == "aws",
             )
         # A promotion reads the previous environment's repository; a rollback this environment's own.
         construct_id, holder = (

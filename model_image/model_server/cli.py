@@ -18,6 +18,7 @@ import signal
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .logging_setup import log_config, write_fatal_line
@@ -101,17 +102,19 @@ def healthcheck(timeout_s: float = 2.0) -> int:
         return EXIT_UNHEALTHY
 
 
-def verify() -> int:
-    """Load the model as ``serve`` does and run it on one row; print what was verified."""
+def verify(recorded_digests: Path | None = None) -> int:
+    """Load the model as ``serve`` does and run it on one row; print what was verified. ``recorded_digests``:
+    ``sha256sum`` output for weight files, taken as their digests instead of hashing them again."""
     import numpy as np
     import orjson
 
     from .errors import ModelLoadError
-    from .model import Model
+    from .model import Model, read_sha256sum
 
     settings = _settings()
     try:
-        model = Model.load(settings.model_dir, threads=1)
+        recorded = read_sha256sum(recorded_digests) if recorded_digests else None
+        model = Model.load(settings.model_dir, threads=1, recorded_sha256=recorded)
         model.predict(np.zeros((1, model.feature_count), dtype=np.float32))
     except ModelLoadError as error:
         raise FatalError(f"model verification failed: {error}", EXIT_CANNOT_START) from None
@@ -125,16 +128,28 @@ def verify() -> int:
     return 0
 
 
-COMMANDS = {"serve": serve, "healthcheck": healthcheck, "verify": verify}
+COMMANDS = ("serve", "healthcheck", "verify")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command (default ``serve``) and return its exit status."""
     parser = argparse.ArgumentParser(prog="model-server", description=__doc__)
-    parser.add_argument("command", nargs="?", default="serve", choices=list(COMMANDS))
-    command = parser.parse_args(argv).command
+    parser.add_argument("command", nargs="?", default="serve", choices=COMMANDS)
+    parser.add_argument(
+        "--recorded-digests",
+        type=Path,
+        metavar="FILE",
+        help="verify only: sha256sum output for the weight files, hashed when the image build copied them",
+    )
+    arguments = parser.parse_args(argv)
+    if arguments.recorded_digests and arguments.command != "verify":
+        parser.error("--recorded-digests applies to verify only")
     try:
-        return COMMANDS[command]()
+        if arguments.command == "serve":
+            return serve()
+        if arguments.command == "healthcheck":
+            return healthcheck()
+        return verify(arguments.recorded_digests)
     except FatalError as error:
         write_fatal_line(str(error))
         return error.status

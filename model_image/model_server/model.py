@@ -6,6 +6,10 @@ onnxruntime as the very bytes that were hashed. Weight files are hashed in one s
 memory-mapped by onnxruntime, so they are read from disk once and never copied into the process (a 1 GB
 model peaks at ~60 MB RSS, against ~3 GB when the hashed bytes are handed over); a check that each weight
 file is still the one hashed (same inode, size and mtime) closes the gap between the two.
+
+The image build may pass the weight files' digests as ``sha256sum`` recorded them when it copied those very
+files (``recorded_sha256``): checking them against the metadata then reads no weights, so a code change does
+not hash gigabytes again. ``serve`` never does this.
 """
 
 from __future__ import annotations
@@ -87,16 +91,32 @@ def _file_identity(status: os.stat_result) -> tuple[int, int, int, int]:
     return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
 
 
-def _verify_weight_file(path: Path, expected: str) -> tuple[int, int, int, int]:
-    """Hash ``path`` in one streaming pass (constant memory); the identity of the file that was hashed."""
+def _verify_weight_file(path: Path, expected: str, recorded: str | None) -> tuple[int, int, int, int]:
+    """Hash ``path`` in one streaming pass (constant memory), unless its digest was ``recorded``; the identity
+    of the file that was checked."""
     try:
         with path.open("rb") as file:
-            digest = hashlib.file_digest(file, "sha256").hexdigest()
+            digest = recorded or hashlib.file_digest(file, "sha256").hexdigest()
             identity = _file_identity(os.fstat(file.fileno()))
     except OSError as error:
         raise ModelLoadError(f"cannot read model weights {path}: {error}") from error
     _check_sha256(path, digest, expected)
     return identity
+
+
+def read_sha256sum(path: Path) -> dict[str, str]:
+    """File name -> sha256 from the output of ``sha256sum FILE...`` (text or binary mode lines)."""
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ModelLoadError(f"cannot read recorded digests {path}: {error}") from error
+    recorded = {}
+    for line in lines:
+        digest, _, name = line.partition(" ")
+        if len(digest) != 64 or not name[1:] or name[0] not in " *":
+            raise ModelLoadError(f"{path}: {line!r} is not a line of sha256sum output")
+        recorded[_plain_file_name(name[1:], path)] = digest
+    return recorded
 
 
 def _check_nothing_unlisted(model_dir: Path, metadata: ModelMetadata) -> None:
@@ -136,8 +156,11 @@ class Model:
         self._check_signature()
 
     @classmethod
-    def load(cls, model_dir: Path, threads: int = 1) -> Model:
-        """Read ``metadata.json``, verify every file it lists in ``model_dir``, and open the graph."""
+    def load(cls, model_dir: Path, threads: int = 1, recorded_sha256: Mapping[str, str] | None = None) -> Model:
+        """Read ``metadata.json``, verify every file it lists in ``model_dir``, and open the graph.
+
+        ``recorded_sha256``: digests of weight files hashed earlier from the same bytes (see the module's
+        docstring); the graph itself is always hashed here, from the bytes handed to onnxruntime."""
         metadata = ModelMetadata.from_file(model_dir / "metadata.json")
         _check_nothing_unlisted(model_dir, metadata)
         graph_path = model_dir / metadata.artifact
@@ -146,8 +169,10 @@ class Model:
         except OSError as error:
             raise ModelLoadError(f"cannot read model artifact {graph_path}: {error}") from error
         _check_sha256(graph_path, hashlib.sha256(graph).hexdigest(), metadata.sha256)
+        recorded = recorded_sha256 or {}
         verified = {
-            model_dir / name: _verify_weight_file(model_dir / name, sha) for name, sha in metadata.external_data.items()
+            model_dir / name: _verify_weight_file(model_dir / name, sha, recorded.get(name))
+            for name, sha in metadata.external_data.items()
         }
         options = session_options(threads)
         # The graph arrives as bytes, so onnxruntime needs to be told where its weight files are.

@@ -208,19 +208,22 @@ def history(image: str) -> list[tuple[str, int]]:
 
 
 def test_layers_are_ordered_by_how_often_they_change(image: str) -> None:
-    """Dependencies, then weights, then metadata, then the server's code, then the verification (no files)."""
+    """Dependencies, then weights and their recorded digests, then metadata, then the server's code, then the
+    verification (no files)."""
     copies = [(step, size) for step, size in history(image) if "COPY" in step or "model-server verify" in step]
-    assert [step.split()[-1] for step, _ in copies][-5:] == [
+    assert [("verify" if "model-server verify" in step else step.split()[-1]) for step, _ in copies][-6:] == [
         "/opt/venv",
         "/opt/ml/model/",
+        "/opt/ml/weights.sha256",
         "/opt/ml/model/metadata.json",
         "/",
         "verify",
     ]
-    sizes = [size for _, size in copies[-5:]]
+    sizes = [size for _, size in copies[-6:]]
     assert sizes[0] > 50_000_000  # onnxruntime and numpy
-    assert sizes[3] < 250_000  # the server's code
-    assert sizes[4] == 0  # verification writes nothing (onnxruntime's telemetry database included)
+    assert sizes[2] < 1_000  # one sha256sum line per model file
+    assert sizes[4] < 250_000  # the server's code
+    assert sizes[5] == 0  # verification writes nothing (onnxruntime's telemetry database included)
 
 
 def test_a_code_change_rebuilds_only_the_code_layer(context_copy: Path, image: str) -> None:

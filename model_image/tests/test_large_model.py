@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from model_server.errors import ModelLoadError
-from model_server.model import Model
+from model_server.model import Model, read_sha256sum
 from model_training.large_model import make_large_model
 
 ServerProcess = tuple["subprocess.Popen[bytes]", int]
@@ -85,3 +85,46 @@ def test_served_end_to_end_over_the_open_inference_protocol(
         body = json.load(response)
     assert body["model_name"] == "large"
     assert body["outputs"][0]["data"][0] in {"small", "medium", "large"}
+
+
+def sha256sum(directory: Path, *options: str) -> Path:
+    """What the image build records: coreutils' `sha256sum` of the weight files, in `directory`."""
+    recorded = directory.parent / f"{directory.name}{''.join(options)}.sha256"
+    listed = subprocess.run(["sha256sum", *options, "weights.bin"], cwd=directory, capture_output=True, check=True)
+    recorded.write_bytes(listed.stdout)
+    return recorded
+
+
+@pytest.mark.parametrize("options", [(), ("--binary",)])
+def test_digests_sha256sum_recorded_are_read_back(large_model_dir: Path, options: tuple[str, ...]) -> None:
+    metadata = json.loads((large_model_dir / "metadata.json").read_text())
+    assert read_sha256sum(sha256sum(large_model_dir, *options)) == metadata["external_data"]
+
+
+@pytest.mark.parametrize(
+    "line", ["not a digest line", f"{'0' * 64}  ../weights.bin", f"{'0' * 63}  weights.bin", f"{'0' * 64}  "]
+)
+def test_a_line_that_sha256sum_does_not_write_is_refused(tmp_path: Path, line: str) -> None:
+    (tmp_path / "digests").write_text(line + "\n")
+    with pytest.raises(ModelLoadError, match=r"digests"):
+        read_sha256sum(tmp_path / "digests")
+
+
+def test_recorded_digests_spare_hashing_the_weights_again(
+    large_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorded = read_sha256sum(sha256sum(large_model_dir))
+
+    def no_second_pass(*_: object) -> None:
+        raise AssertionError("weights hashed although their digest was recorded")
+
+    monkeypatch.setattr("model_server.model.hashlib.file_digest", no_second_pass)
+    sample = json.loads((large_model_dir / "metadata.json").read_text())["smoke_test"]
+    model = Model.load(large_model_dir, recorded_sha256=recorded)
+    assert list(model.predict(np.array(sample["instances"], np.float32)).labels) == [sample["label"]]
+
+
+def test_a_recorded_digest_the_metadata_does_not_list_is_refused(large_model_dir: Path) -> None:
+    """Weights that changed after the metadata was written fail the build as they fail `serve`."""
+    with pytest.raises(ModelLoadError, match=r"sha256 of .*weights\.bin is f{64}, but metadata\.json says"):
+        Model.load(large_model_dir, recorded_sha256={"weights.bin": "f" * 64})

@@ -22,6 +22,11 @@ def image_asset(stack: SynthesizedStack) -> tuple[str, dict[str, Any]]:
     return asset_hash, asset
 
 
+def build_context(synthesized: SynthesizedApp, asset: dict[str, Any]) -> Path:
+    """The directory the asset is built from: in the cloud assembly when staged, else where it is."""
+    return (synthesized.outdir / asset["source"]["directory"].removeprefix("../")).resolve()
+
+
 def chain_start(synthesized: SynthesizedApp, env: str) -> str:
     """The environment that builds the image `env` runs."""
     settings = synthesized.settings.environment(env)
@@ -50,10 +55,27 @@ def test_the_build_uses_model_image_for_the_configured_platform(synthesized: Syn
     for env in ("dev", "local"):
         _, asset = image_asset(synthesized.stack(env, "ModelImage"))
         assert asset["source"]["platform"] == synthesized.settings.environment(env).image_platform
-        staged_context = synthesized.outdir / asset["source"]["directory"].removeprefix("../")
-        assert (staged_context / "Dockerfile").is_file()
-        assert (staged_context / "model" / "metadata.json").is_file()
+        context = build_context(synthesized, asset)
+        assert (context / "Dockerfile").is_file()
+        assert (context / "model" / "metadata.json").is_file()
         assert "dockerBuildArgs" not in asset["source"], "no base-image override is configured in cdk.json"
+
+
+def test_aws_builds_from_the_cloud_assembly_and_local_from_the_checkout(
+    synthesized: SynthesizedApp, project_root: Path
+) -> None:
+    """dev's assembly is deployed elsewhere (a CI artifact), so it carries its build context; the local cloud
+    builds model_image/ in place, so that BuildKit sends only what changed since the last build."""
+    _, dev = image_asset(synthesized.stack("dev", "ModelImage"))
+    staged = build_context(synthesized, dev)
+    assert staged.parent == synthesized.outdir and staged.name.startswith("asset.")
+    _, local = image_asset(synthesized.stack("local", "ModelImage"))
+    assert build_context(synthesized, local) == project_root / "model_image"
+    # Only the image is built in place: the functions' code (in the jsii runtime's temporary directory, gone
+    # when synthesis ends) is still copied into the assembly.
+    code = [asset["source"]["path"] for asset in synthesized.stack("local", "ModelImage").assets["files"].values()]
+    assert any(path.startswith("../asset.") for path in code)
+    assert not any(Path(path).is_absolute() for path in code)
 
 
 def test_copy_lands_under_the_deploy_tag_of_the_build(synthesized: SynthesizedApp, stack: SynthesizedStack) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from delivery_tools.common.cdk import cdk_cli_environment, cdk_executable
 from delivery_tools.common.commands import run_interruptible
+from delivery_tools.common.docker import buildkit_client, buildkit_environment
 from delivery_tools.common.errors import ToolError
 from delivery_tools.localcloud.safety import fake_aws_environment
 from delivery_tools.localcloud.services.state import checkout_cdk_out
@@ -31,6 +32,7 @@ class CdkCli:
         self.cdk_out = checkout_cdk_out(project_root)
         self._environment = fake_aws_environment(endpoint_url, region, cdk_cli_environment(project_root))
         self._environment.update(credentials or {})
+        self._environment.update(buildkit_environment(buildkit_client()))
         self._environment["CI"] = os.environ.get("CI", "true")  # no interactive progress bars in logs
 
     def command(self, arguments: Sequence[str], *, synthesized: bool = False) -> list[str]:

@@ -24,7 +24,8 @@ def image_asset(stack: SynthesizedStack) -> tuple[str, dict[str, Any]]:
 
 def build_context(synthesized: SynthesizedApp, asset: dict[str, Any]) -> Path:
     """The directory the asset is built from: in the cloud assembly when staged, else where it is."""
-    return (synthesized.outdir / asset["source"]["directory"].removeprefix("../")).resolve()
+    directory = str(asset["source"]["directory"])
+    return (synthesized.outdir / directory.removeprefix("../")).resolve()
 
 
 def chain_start(synthesized: SynthesizedApp, env: str) -> str:

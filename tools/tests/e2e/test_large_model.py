@@ -2,7 +2,8 @@
 
 The model is generated into the test's checkout (never into the tracked tree), the image is built by the
 CDK's asset publishing, copied into `local` by the real copy Lambda, promoted to the next account by
-digest, then pulled from that account's registry and asked for a prediction. The images it built or pulled,
+digest, then pulled from that account's registry and asked for a prediction. A server-code change is then
+deployed, and the registry's own counters show it moved kilobytes. The images it built or pulled,
 the generated model and the staged build context are removed again.
 """
 
@@ -46,6 +47,11 @@ def last_json(output: str) -> dict[str, Any]:
     return summary
 
 
+def received_bytes(traffic: dict[str, dict[str, int]]) -> int:
+    """What a registry host received in all, over every repository (the asset push and the copy)."""
+    return sum(counters.get("received", 0) for counters in traffic.values())
+
+
 def test_a_gigabyte_model_is_built_copied_promoted_and_served(cloud: Any) -> None:
     started = time.monotonic()
     builder, promoted = cloud.settings.environments[:2]
@@ -72,4 +78,15 @@ def test_a_gigabyte_model_is_built_copied_promoted_and_served(cloud: Any) -> Non
         sample=Sample.of_model(cloud.project / MODEL_METADATA),
     )
     assert served.label == metadata["smoke_test"]["label"]
+
+    # A server-code change makes a new release whose push and copy move the code's layer, not the weights.
+    code = cloud.project / "model_image" / "model_server" / "__init__.py"
+    code.write_text(code.read_text() + "# a code-only change\n")
+    registry = cloud.registry_of(builder)
+    before = received_bytes(registry.traffic())
+    changed = last_json(cloud.ok("deploy", builder.name).stdout)
+    moved = received_bytes(registry.traffic()) - before
+    assert changed["tag"] != tag and changed["copied_in"] == [builder.name]
+    assert changed["prediction"] == metadata["smoke_test"]["label"]
+    assert 0 < moved < weights.stat().st_size / 1000, f"{moved} B pushed and copied for a code change"
     print(f"\nlarge-model e2e: {time.monotonic() - started:.0f} s for {weights.stat().st_size} B of weights")

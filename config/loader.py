@@ -25,12 +25,15 @@ def load_settings(
     github: object = None,
     base_image_override: str | None = None,
     rollback: str | None = None,
+    target: str | None = None,
 ) -> AppSettings:
     """Validate the `environments` context (a mapping of name to settings) and the model version.
 
     `base_image_override` (the `-c base_image=...` CLI context) replaces the base image of every
     environment that builds (the start of each promotion chain), so a machine without Docker Hub can
-    build from a locally made base.
+    build from a locally made base. `target` (the `-c target=...` CLI context) keeps the app to the
+    environments of that target: the local cloud synthesizes the local ones only, so the AWS stages' image
+    asset is neither fingerprinted nor staged into its cloud assembly.
     """
     if not isinstance(environments, Mapping) or not environments:
         raise ConfigError(
@@ -48,6 +51,7 @@ def load_settings(
         "model_version": model_version,
         "github": github,
         "rollback": _rollback(rollback),
+        "target": target,
     }
     try:
         return AppSettings.model_validate_json(json.dumps(document))

@@ -25,10 +25,12 @@ def load_project_settings(project_root: Path, context: Callable[[str], object]) 
         raise ConfigError([f"{MODEL_METADATA}: no readable 'version' ({error})"]) from None
     base_image = context("base_image")
     rollback = context("rollback")
+    target = context("target")
     return load_settings(
         context("environments"),
         model_version=model_version,
         github=context("github"),
         base_image_override=str(base_image) if base_image else None,
         rollback=str(rollback) if rollback else None,
+        target=str(target) if target else None,
     )

@@ -178,10 +178,18 @@ class AppSettings(_Strict):
     github: GitHubSettings | None = None
     rollback: RollbackSettings | None = None
     model_version: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+    # `-c target=local|aws`: synthesize only the environments of that target (all of them when unset).
+    target: Literal["aws", "local"] | None = None
 
     @property
     def github_deployed(self) -> tuple[EnvironmentSettings, ...]:
-        return tuple(env for env in self.environments if env.deployed_by_github)
+        return tuple(env for env in self.synthesized if env.deployed_by_github)
+
+    @property
+    def synthesized(self) -> tuple[EnvironmentSettings, ...]:
+        """The environments the app builds stages for, in promotion order: those of `target`, or all. A
+        promotion chain never crosses targets, so every chain stays whole."""
+        return tuple(env for env in self.in_promotion_order if self.target in (None, env.target))
 
     @model_validator(mode="after")
     def _promotion_chains_are_sound(self) -> "AppSettings":
@@ -210,6 +218,10 @@ class AppSettings(_Strict):
             raise ValueError(
                 f"rollback.environment = {self.rollback.environment!r}: no such environment; "
                 f"environments: {', '.join(names)}"
+            )
+        if self.rollback and self.rollback.environment not in {env.name for env in self.synthesized}:
+            raise ValueError(
+                f"rollback.environment = {self.rollback.environment!r}: not synthesized with target = {self.target!r}"
             )
         return self
 

@@ -22,9 +22,10 @@ def new_app(**props: Any) -> App:
 
 
 def build(app: App, settings: AppSettings, *, image_directory: Path) -> dict[str, ModelDeliveryStage]:
-    """Stages in cdk.json order; built in promotion order, since a promoted stage needs its source's tag."""
+    """Stages in cdk.json order (those of `settings.target` only, when set); built in promotion order, since a
+    promoted stage needs its source's tag."""
     stages: dict[str, ModelDeliveryStage] = {}
-    for env in settings.in_promotion_order:
+    for env in settings.synthesized:
         source = settings.promotion_source(env)
         rollback_tag = settings.rollback_tag(env)
         image_from: ImageFrom
@@ -50,4 +51,4 @@ def build(app: App, settings: AppSettings, *, image_directory: Path) -> dict[str
             targets=[(env.name, env.account, env.region) for env in settings.github_deployed],
         )
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    return {env.name: stages[env.name] for env in settings.environments}
+    return {env.name: stages[env.name] for env in settings.environments if env.name in stages}

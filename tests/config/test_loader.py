@@ -223,3 +223,34 @@ def test_the_base_image_override_reaches_only_the_environments_that_build() -> N
     builds = {env.name: env.base_image for env in settings.environments if not env.promote_from}
     assert builds and set(builds.values()) == {"local/python-base:bookworm"}
     assert all(env.base_image is None for env in settings.environments if env.promote_from)
+
+
+@pytest.mark.parametrize("target", ["local", "aws"])
+def test_a_target_keeps_the_app_to_its_environments_with_whole_chains(target: str) -> None:
+    settings = load_settings(environments(), model_version="1.0.0", target=target)
+    every = load_settings(environments(), model_version="1.0.0")
+    assert [env.name for env in settings.synthesized] == [
+        env.name for env in every.in_promotion_order if env.target == target
+    ]
+    assert settings.synthesized, "the shipped cdk.json has environments of both targets"
+    names = {env.name for env in settings.synthesized}
+    assert all(env.promote_from in names for env in settings.synthesized if env.promote_from)
+    assert {env.name for env in settings.github_deployed} <= names
+
+
+def test_without_a_target_every_environment_is_synthesized() -> None:
+    settings = load_settings(environments(), model_version="1.0.0")
+    assert set(settings.synthesized) == set(settings.environments)
+
+
+@pytest.mark.parametrize(
+    ("target", "rollback", "expected"),
+    [
+        ("moon", None, "config: target = 'moon': Input should be 'aws' or 'local'"),
+        ("local", "prod=1.0.0-0123456789ab", "config: rollback.environment = 'prod': not synthesized with target"),
+    ],
+)
+def test_a_bad_target_or_a_rollback_outside_it_is_refused(target: str, rollback: str | None, expected: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(environments(), model_version="1.0.0", target=target, rollback=rollback)
+    assert any(problem.startswith(expected) for problem in raised.value.problems), raised.value.problems

@@ -79,6 +79,17 @@ def test_aws_builds_from_the_cloud_assembly_and_local_from_the_checkout(
     assert not any(Path(path).is_absolute() for path in code)
 
 
+def test_the_local_target_synthesizes_the_local_stages_only_and_stages_no_build_context(
+    project_root: Path, tmp_path: Path
+) -> None:
+    """What the local cloud synthesizes (`-c target=local`): the AWS stages would stage their own copy of
+    model_image/ into the assembly at every change (a gigabyte each time, for a large model)."""
+    local = synthesize(project_root, tmp_path, {**project_context(project_root), "target": "local"})
+    assert set(local.stages) == {env.name for env in local.settings.environments if env.target == "local"}
+    assert not list(tmp_path.glob("DeliveryRoles-*")), "the GitHub deploy roles belong to the AWS environments"
+    assert not [path for path in tmp_path.glob("asset.*") if (path / "Dockerfile").exists()]
+
+
 def test_copy_lands_under_the_deploy_tag_of_the_build(synthesized: SynthesizedApp, stack: SynthesizedStack) -> None:
     builder = synthesized.settings.environment(chain_start(synthesized, stack.env))
     asset_hash, _ = image_asset(synthesized.stack(builder.name, "ModelImage"))

@@ -40,7 +40,11 @@ class CdkCli:
         `synthesized`: then it deploys the assembly the last `synth` left there, without running the app."""
         if synthesized:
             return [str(cdk_executable(self._root)), *arguments, "--app", str(self.cdk_out)]
-        context = ["--context", f"base_image={self._base_image}"] if self._base_image else []
+        # Only the local stages: the AWS ones would fingerprint and stage their own copy of the image's
+        # build context into the assembly at every change (a gigabyte per code change, for a large model).
+        context = ["--context", "target=local"]
+        if self._base_image:
+            context += ["--context", f"base_image={self._base_image}"]
         return [str(cdk_executable(self._root)), *arguments, "--output", str(self.cdk_out), *context]
 
     def run(

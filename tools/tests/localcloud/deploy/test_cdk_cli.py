@@ -1,6 +1,10 @@
-"""The CDK CLI's reason for a failure is picked out of its output, so the tool's error ends with it."""
+"""The CDK CLI as the local cloud runs it, and its reason for a failure picked out of its output, so the
+tool's error ends with it."""
 
-from delivery_tools.localcloud.deploy.cdk_cli import failure_lines
+from itertools import pairwise
+from pathlib import Path
+
+from delivery_tools.localcloud.deploy.cdk_cli import CdkCli, failure_lines
 
 # The end of a real `cdk deploy` whose custom resource failed (CDK CLI 2.1x, shortened).
 FAILED_DEPLOY = [
@@ -33,3 +37,12 @@ def test_a_long_section_is_cut_and_without_a_cross_the_last_printed_lines_stand_
         "line 2",
     ]
     assert failure_lines(["a", "", "b", "c", ""], most=2) == ["b", "c"]
+
+
+def test_the_app_synthesizes_the_local_stages_only_with_the_base_image_asked_for(project_root: Path) -> None:
+    cdk = CdkCli(project_root, "http://localhost:4566", "us-east-1", "local/python-base:bookworm")
+    command = cdk.command(["synth", "local/*"])
+    pairs = list(pairwise(command))
+    assert ("--context", "target=local") in pairs
+    assert ("--context", "base_image=local/python-base:bookworm") in pairs
+    assert "--context" not in cdk.command(["deploy", "local/*"], synthesized=True), "the assembly is already made"

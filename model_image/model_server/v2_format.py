@@ -142,29 +142,27 @@ def _bytes_elements(values: list[str]) -> bytes:
     return b"".join(map(encoded.__getitem__, values))
 
 
+def _output_tensor(name: str, prediction: Prediction) -> tuple[dict[str, Any], Any]:
+    """The head (name, datatype, shape) and the flat values of one output."""
+    if name == LABEL_OUTPUT:
+        return {"name": LABEL_OUTPUT, "datatype": "BYTES", "shape": [len(prediction.labels)]}, prediction.labels
+    probabilities = prediction.probabilities
+    return {"name": PROBABILITIES_OUTPUT, "datatype": "FP32", "shape": list(probabilities.shape)}, probabilities.ravel()
+
+
 def encode_infer_response(request: InferRequest, prediction: Prediction, metadata: ModelMetadata) -> InferResponse:
     """Output tensors in the order asked for; binary ones after the JSON header, in the same order."""
-    probabilities = prediction.probabilities
-    tensors: dict[str, tuple[dict[str, Any], Any]] = {
-        LABEL_OUTPUT: (
-            {"name": LABEL_OUTPUT, "datatype": "BYTES", "shape": [len(prediction.labels)]},
-            prediction.labels,
-        ),
-        PROBABILITIES_OUTPUT: (
-            {"name": PROBABILITIES_OUTPUT, "datatype": "FP32", "shape": list(probabilities.shape)},
-            probabilities.ravel(),
-        ),
-    }
     outputs: list[dict[str, Any]] = []
     tail: list[bytes] = []
     for wanted in request.outputs:
-        head, values = tensors[wanted.name]
+        tensor, values = _output_tensor(wanted.name, prediction)
         if wanted.binary:
-            raw = _bytes_elements(values) if head["datatype"] == "BYTES" else values.astype("<f4").tobytes()
-            outputs.append({**head, "parameters": {"binary_data_size": len(raw)}})
+            raw = _bytes_elements(values) if wanted.name == LABEL_OUTPUT else values.astype("<f4").tobytes()
+            tensor["parameters"] = {"binary_data_size": len(raw)}
             tail.append(raw)
         else:
-            outputs.append({**head, "data": values})
+            tensor["data"] = values
+        outputs.append(tensor)
     document: dict[str, Any] = {"model_name": metadata.name, "model_version": metadata.version}
     if request.request_id is not None:
         document["id"] = request.request_id

@@ -8,7 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from model_server.dataplane import DataPlane, Reply
-from model_server.routing import Endpoint, Route, Router
+from model_server.routing import REMEMBERED_PATHS, Endpoint, Route, Router
 
 
 def endpoint(text: str) -> Endpoint:
@@ -35,6 +35,20 @@ def test_exact_and_templated_paths_with_their_parameters() -> None:
     assert templated is not None
     assert templated.params == {"model_name": "iris", "model_version": "1.0.0"}
     assert set(templated.methods) == {"POST", "GET"}
+
+
+def test_templated_matches_are_remembered_read_only_and_bounded() -> None:
+    router = Router([Route("POST", "/v2/models/{model_name}/infer", endpoint("infer"))])
+    first = router.match("/v2/models/iris/infer")
+    assert first is not None and router.match("/v2/models/iris/infer") is first  # the second time: one lookup
+    with pytest.raises(TypeError):
+        first.params["model_name"] = "other"  # type: ignore[index]
+    for number in range(REMEMBERED_PATHS + 10):  # clients choose paths: memory stays bounded
+        match = router.match(f"/v2/models/m{number}/infer")
+        assert match is not None and match.params == {"model_name": f"m{number}"}
+    assert len(router._remembered) == REMEMBERED_PATHS
+    late = router.match(f"/v2/models/m{REMEMBERED_PATHS + 5}/infer")
+    assert late is not None and late.params == {"model_name": f"m{REMEMBERED_PATHS + 5}"}
 
 
 @pytest.mark.parametrize("path", ["/v2/", "/v2/models", "/v2/models//versions/1/infer", "/v2/models/iris/x", "/"])

@@ -240,9 +240,9 @@ def features_from_npy(body: bytes, feature_count: int, max_rows: int) -> np.ndar
 
 def parse_json_body(body: bytes) -> Any:
     """Decode a JSON request body, turning every decoding problem into a 400 that quotes the parser."""
-    if not body.strip():
-        raise InvalidRequestError("the request body is empty: send a JSON document")
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as error:
+        if not body.strip():
+            raise InvalidRequestError("the request body is empty: send a JSON document") from None
         raise InvalidRequestError(f"malformed JSON: {error}") from None

@@ -37,6 +37,7 @@ NAMED = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_wi
 INVOCATIONS_CASES: list[tuple[str, bytes, dict[str, str], int, str]] = [
     ("malformed json", b'{"instances": [[5.1, 3.5', JSON, 400, "malformed JSON"),
     ("empty body", b"", JSON, 400, "empty"),
+    ("blank body", b" \r\n ", JSON, 400, "empty"),
     ("not rows", b'"5.1, 3.5, 1.4, 0.2"', JSON, 400, '"instances"'),
     ("object without instances", b'{"rows": [[5.1, 3.5, 1.4, 0.2]]}', JSON, 400, '"instances"'),
     ("instances missing", b'{"rows": []}', JSON, 400, '"instances"'),

@@ -9,6 +9,7 @@ little-endian floats, BYTES as a 4-byte little-endian length before each element
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -135,11 +136,11 @@ def parse_infer_request(
     return InferRequest(request_id, features, _requested_outputs(document))
 
 
-def _bytes_elements(values: list[str]) -> bytes:
-    """BYTES tensor in the binary extension: each element's length (uint32 little-endian), then its bytes.
-    Labels repeat (a batch has as many as rows but only a few distinct ones): each is encoded once."""
-    encoded = {value: struct.pack("<I", len(raw)) + raw for value in set(values) for raw in (value.encode(),)}
-    return b"".join(map(encoded.__getitem__, values))
+@functools.lru_cache(maxsize=4)
+def _bytes_element_table(class_names: tuple[str, ...]) -> dict[str, bytes]:
+    """Each class name as an element of a BYTES tensor in the binary extension: its length (uint32
+    little-endian), then its UTF-8 bytes. Made once per model: labels are always its class names."""
+    return {name: struct.pack("<I", len(raw)) + raw for name in class_names for raw in (name.encode(),)}
 
 
 def _output_tensor(name: str, prediction: Prediction) -> tuple[dict[str, Any], Any]:
@@ -157,7 +158,10 @@ def encode_infer_response(request: InferRequest, prediction: Prediction, metadat
     for wanted in request.outputs:
         tensor, values = _output_tensor(wanted.name, prediction)
         if wanted.binary:
-            raw = _bytes_elements(values) if wanted.name == LABEL_OUTPUT else values.astype("<f4").tobytes()
+            if wanted.name == LABEL_OUTPUT:
+                raw = b"".join(map(_bytes_element_table(metadata.class_names).__getitem__, values))
+            else:
+                raw = values.astype("<f4").tobytes()
             tensor["parameters"] = {"binary_data_size": len(raw)}
             tail.append(raw)
         else:

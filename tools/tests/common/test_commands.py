@@ -38,15 +38,20 @@ def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
+def written_pid(path: Path) -> int:
+    """The pid the shell writes to ``path``, once whole: ``echo $! > FILE`` creates the file empty first."""
+    while not (text := path.read_text() if path.exists() else "").endswith("\n"):
+        time.sleep(0.01)
+    return int(text)
+
+
 def test_ctrl_c_stops_every_member_before_the_caller_prints(tmp_path: Path) -> None:
     caller = subprocess.Popen(
         [sys.executable, "-c", CALLER, GROUP], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     assert caller.stdout is not None and caller.stderr is not None
     assert caller.stderr.readline() == "started\n"
-    while not (tmp_path / "member.pid").exists():
-        time.sleep(0.01)
-    member = int((tmp_path / "member.pid").read_text())
+    member = written_pid(tmp_path / "member.pid")
     caller.send_signal(signal.SIGINT)
     output = caller.stdout.read()  # EOF only once nothing holds the pipe: the member is gone too
     assert caller.wait(timeout=10) == 130

@@ -91,7 +91,7 @@ def finite_float32(array: np.ndarray, feature_count: int) -> np.ndarray:
 def few_plain_numbers(values: list[Any]) -> np.ndarray | None:
     """A float32 vector of ``values`` when they are few (``FEW_VALUES``), all JSON numbers (no booleans, nulls
     or strings) and all of magnitude below 2**53 (so finite); None for anything else, which the general path
-    then takes and, when something is wrong, names. One iris row: ~1.5 us, against ~7 us through numpy."""
+    then takes and, when something is wrong, names. One iris row: ~3.7 us, against ~8 us through numpy."""
     if (
         len(values) <= FEW_VALUES
         and set(map(type, values)) <= _PLAIN_NUMBERS
@@ -109,10 +109,10 @@ def features_from_instances(instances: object, feature_names: Sequence[str], max
     feature_count = len(feature_names)
     if isinstance(instances[0], dict):
         instances = _ordered_rows(instances, feature_names)
-    elif set(map(type, instances)) == {list} and set(map(len, instances)) == {feature_count}:
-        vector = few_plain_numbers(list(chain.from_iterable(instances)))
-        if vector is not None:
-            return vector.reshape(-1, feature_count)
+    else:
+        matrix = _few_plain_rows(instances, feature_count)
+        if matrix is not None:
+            return matrix
     array = numeric_array(instances, "instances")
     if array.ndim != 2 or array.shape[1] != feature_count:
         raise InvalidRequestError(
@@ -120,6 +120,19 @@ def features_from_instances(instances: object, feature_names: Sequence[str], max
             f"got an array of shape {list(array.shape)}"
         )
     return finite_float32(array, feature_count)
+
+
+def _few_plain_rows(rows: list[Any], feature_count: int) -> np.ndarray | None:
+    """``few_plain_numbers`` for a few rows of ``feature_count`` numbers each; None for anything else, and
+    at once for a batch of more than ``FEW_VALUES`` values, which never looks at its rows here."""
+    if (
+        len(rows) * feature_count > FEW_VALUES
+        or set(map(type, rows)) != {list}
+        or set(map(len, rows)) != {feature_count}
+    ):
+        return None
+    vector = few_plain_numbers(list(chain.from_iterable(rows)))
+    return None if vector is None else vector.reshape(-1, feature_count)
 
 
 def _ordered_rows(instances: list[Any], feature_names: Sequence[str]) -> list[list[Any]]:
